@@ -1,0 +1,261 @@
+//! The token cache: one JSON file under the cache dir, versioned, private, written atomically.
+//!
+//! A corrupt, truncated or unknown-version file is treated as empty and rewritten on the next
+//! fetch: the cache only ever saves time, it must never make a `get` fail.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use credhelper::Secret;
+use credhelper::fs::{create_private_dir_all, write_atomic};
+use serde::{Deserialize, Serialize};
+
+/// The cache file's name. Not the Go helper's `cache.json`: its keys and fields differ, and both
+/// helpers may share `~/.ecr`.
+pub const FILE_NAME: &str = "token-cache.json";
+/// The format version this code reads and writes.
+pub const VERSION: u32 = 1;
+/// A cache file larger than this is not read (it cannot be ours).
+const MAX_FILE: u64 = 4 << 20;
+
+/// One cached token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// What ECR returned: base64 of `user:password`.
+    pub token: Secret,
+    /// The registry endpoint ECR returned (`https://…`), listed by `list`.
+    pub proxy_endpoint: String,
+    /// When the token was fetched, seconds since the epoch.
+    pub requested_at: i64,
+    /// When it expires, seconds since the epoch.
+    pub expires_at: i64,
+    /// `ecr` or `ecr-public`.
+    pub service: String,
+}
+
+/// How usable a cached token is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Less than half of its lifetime has passed: serve it, no network call.
+    Fresh,
+    /// Still valid but past half-life: refresh; serve it only if the refresh fails.
+    Stale,
+    /// Expired (or the clock is not to be trusted): never served.
+    Expired,
+}
+
+impl Entry {
+    /// Where `now` (seconds since the epoch) falls in the token's life. A `requested_at` in the
+    /// future means the clock moved back: the token's age is unknown, so it is refreshed.
+    pub fn freshness(&self, now: i64) -> Freshness {
+        if now >= self.expires_at || self.expires_at <= self.requested_at {
+            return Freshness::Expired;
+        }
+        let half = self.requested_at + (self.expires_at - self.requested_at) / 2;
+        if now < self.requested_at || now >= half {
+            Freshness::Stale
+        } else {
+            Freshness::Fresh
+        }
+    }
+
+    /// The username and password inside the token.
+    pub fn credentials(&self) -> Option<(String, Secret)> {
+        use base64::Engine;
+        let decoded = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(self.token.expose())
+                .ok()?,
+        );
+        let text = std::str::from_utf8(&decoded).ok()?;
+        let (user, password) = text.split_once(':')?;
+        Some((user.to_string(), Secret::new(password.to_string())))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheFile {
+    version: u32,
+    entries: BTreeMap<String, Entry>,
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The cache in `dir`.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// The cache kept in `dir` (created on first write, mode 0700).
+    pub fn new(dir: PathBuf) -> Cache {
+        Cache { dir }
+    }
+
+    /// The cache file's path.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Every entry; empty when the file is missing, unreadable, corrupt or of another version.
+    pub fn load(&self) -> BTreeMap<String, Entry> {
+        let path = self.path();
+        let Ok(file) = File::open(&path) else {
+            return BTreeMap::new();
+        };
+        if file.metadata().map(|m| m.len() > MAX_FILE).unwrap_or(true) {
+            tracing::warn!(file = %path.display(), "cache file too large; ignoring it");
+            return BTreeMap::new();
+        }
+        match serde_json::from_reader::<_, CacheFile>(std::io::BufReader::new(file)) {
+            Ok(c) if c.version == VERSION => c.entries,
+            Ok(c) => {
+                tracing::warn!(file = %path.display(), version = c.version, "cache file of another version; ignoring it");
+                BTreeMap::new()
+            }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "corrupt cache file; ignoring it");
+                BTreeMap::new()
+            }
+        }
+    }
+
+    /// One entry.
+    pub fn get(&self, key: &str) -> Option<Entry> {
+        self.load().remove(key)
+    }
+
+    /// Saves one entry, keeping every other one that has not expired. The read-modify-write runs
+    /// under an exclusive lock, so concurrent writers for different registries lose nothing.
+    pub fn put(&self, key: &str, entry: Entry) -> std::io::Result<()> {
+        create_private_dir_all(&self.dir)?;
+        let _lock = lock(&self.dir.join("token-cache.lock"), Duration::from_secs(5))?;
+        let now = now();
+        let mut entries = self.load();
+        entries.retain(|_, e| e.freshness(now) != Freshness::Expired);
+        entries.insert(key.to_string(), entry);
+        let mut text = serde_json::to_vec_pretty(&CacheFile {
+            version: VERSION,
+            entries,
+        })
+        .map_err(std::io::Error::other)?;
+        text.push(b'\n');
+        let result = write_atomic(&self.path(), &text);
+        zeroize::Zeroize::zeroize(&mut text);
+        result
+    }
+
+    /// Takes the lock that makes concurrent cold `get`s for one key fetch once: the first takes
+    /// it and fetches, the others wait, then find the token in the cache.
+    pub fn fetch_lock(&self, key: &str, wait: Duration) -> std::io::Result<File> {
+        use std::hash::{Hash, Hasher};
+        create_private_dir_all(&self.dir.join("locks"))?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        lock(
+            &self
+                .dir
+                .join("locks")
+                .join(format!("{:016x}.lock", h.finish())),
+            wait,
+        )
+    }
+}
+
+/// An exclusive lock on `path`, waiting at most `wait`. Released when the file is dropped, or
+/// by the kernel when the process dies, so a killed helper never leaves a stale lock.
+fn lock(path: &Path, wait: Duration) -> std::io::Result<File> {
+    let file = credhelper::fs::open_private_append(path)?;
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("{} stayed locked for {wait:?}", path.display()),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(requested_at: i64, expires_at: i64) -> Entry {
+        Entry {
+            token: Secret::new("QVdTOnBhc3N3b3Jk".into()),
+            proxy_endpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+            requested_at,
+            expires_at,
+            service: "ecr".into(),
+        }
+    }
+
+    #[test]
+    fn freshness_follows_half_life() {
+        let e = entry(1000, 2000);
+        assert_eq!(e.freshness(1000), Freshness::Fresh);
+        assert_eq!(e.freshness(1499), Freshness::Fresh);
+        assert_eq!(e.freshness(1500), Freshness::Stale);
+        assert_eq!(e.freshness(1999), Freshness::Stale);
+        assert_eq!(e.freshness(2000), Freshness::Expired);
+        assert_eq!(e.freshness(999), Freshness::Stale, "clock moved back");
+        assert_eq!(entry(2000, 2000).freshness(1000), Freshness::Expired);
+    }
+
+    #[test]
+    fn token_decodes_and_debug_redacts() {
+        let (user, pass) = entry(0, 1).credentials().expect("decodes");
+        assert_eq!((user.as_str(), pass.expose()), ("AWS", "password"));
+        assert!(!format!("{:?}", entry(0, 1)).contains("QVdT"));
+    }
+
+    #[test]
+    fn corrupt_or_foreign_files_read_as_empty_and_are_rewritten() {
+        let dir = std::env::temp_dir().join(format!("ecr-cache-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cache = Cache::new(dir.clone());
+        assert!(cache.load().is_empty(), "missing");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for junk in [
+            "",
+            "{",
+            "null",
+            "{\"version\":99,\"entries\":{}}",
+            "\u{0}\u{1}",
+        ] {
+            std::fs::write(cache.path(), junk).expect("write");
+            assert!(cache.load().is_empty(), "{junk:?}");
+        }
+        let now = now();
+        cache.put("k", entry(now, now + 3600)).expect("put");
+        cache
+            .put("old", entry(now - 7200, now - 3600))
+            .expect("put");
+        cache.put("k2", entry(now, now + 3600)).expect("put");
+        let keys: Vec<String> = cache.load().into_keys().collect();
+        assert_eq!(
+            keys,
+            ["k", "k2"],
+            "an expired entry is pruned by the next write"
+        );
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

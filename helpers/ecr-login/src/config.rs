@@ -1,0 +1,103 @@
+//! The per-registry configuration file: which profile or role fetches the token for a registry,
+//! and aliases that map a custom domain to the ECR registry behind it.
+//!
+//! ```json
+//! {
+//!   "registries": {
+//!     "123456789012.dkr.ecr.us-east-1.amazonaws.com": { "profile": "prod" },
+//!     "*.dkr.ecr.eu-west-1.amazonaws.com": { "role_arn": "arn:aws:iam::123456789012:role/pull" },
+//!     "images.example.com": { "alias": "123456789012.dkr.ecr.us-east-1.amazonaws.com" }
+//!   }
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Host or `*.suffix` pattern → settings.
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryConfig>,
+}
+
+/// The settings for one host or pattern.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// The AWS profile whose credentials fetch the token (instead of `AWS_PROFILE`/the default).
+    pub profile: Option<String>,
+    /// A role to assume, with the profile's (or the default chain's) credentials, first.
+    pub role_arn: Option<String>,
+    /// The ECR registry this host stands for (a custom domain, a pull-through cache name).
+    pub alias: Option<String>,
+}
+
+impl Config {
+    /// Reads the file; a missing file is an empty configuration. Errors name the file and line.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The settings for `host`: an exact entry, else the longest matching `*.suffix` pattern.
+    pub fn for_host(&self, host: &str) -> Option<&RegistryConfig> {
+        if let Some(c) = self.registries.get(host) {
+            return Some(c);
+        }
+        self.registries
+            .iter()
+            .filter_map(|(pattern, c)| {
+                let suffix = pattern.strip_prefix('*')?;
+                (suffix.starts_with('.') && host.ends_with(suffix) && host.len() > suffix.len())
+                    .then_some((suffix.len(), c))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, c)| c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Config, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn matches_exact_then_longest_pattern() {
+        let c = parse(
+            r#"{"registries":{
+            "a.dkr.ecr.r.amazonaws.com": {"profile":"exact"},
+            "*.amazonaws.com": {"profile":"wide"},
+            "*.r.amazonaws.com": {"profile":"narrow"}}}"#,
+        )
+        .expect("valid");
+        let p = |h: &str| c.for_host(h).and_then(|c| c.profile.clone());
+        assert_eq!(p("a.dkr.ecr.r.amazonaws.com").as_deref(), Some("exact"));
+        assert_eq!(p("b.dkr.ecr.r.amazonaws.com").as_deref(), Some("narrow"));
+        assert_eq!(p("b.dkr.ecr.s.amazonaws.com").as_deref(), Some("wide"));
+        assert_eq!(p("amazonaws.com"), None);
+        assert_eq!(p("example.com"), None);
+    }
+
+    #[test]
+    fn unknown_keys_and_syntax_errors_name_the_line() {
+        let e = parse("{\n \"registries\": {\n  \"h\": {\"profil\": \"x\"}}}").unwrap_err();
+        assert!(
+            e.contains("unknown field `profil`") && e.contains("line 3"),
+            "{e}"
+        );
+        let e = parse("{\n\"registries\": {,}}").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+    }
+}

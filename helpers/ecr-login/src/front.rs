@@ -1,0 +1,131 @@
+//! The front binary's `Store`: answers from the cache, and runs the fetcher only on a miss.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use credhelper::child::{self, RunError};
+use credhelper::driver::span_record;
+use credhelper::{Credentials, Error, Store};
+use ecr_login::cache::{Cache, Freshness, now};
+use ecr_login::paths::{self, DISABLE_CACHE_ENV, env_true};
+use ecr_login::request::{self, NOT_ECR};
+use ecr_login::timeout;
+
+/// The fetcher's name; it is installed next to this binary.
+pub const FETCHER: &str = "docker-credential-ecr-login-fetch";
+
+/// Environment: `true` makes `store` and `erase` succeed silently, as the Go helper does, so that
+/// `docker login` to an ECR registry works with ecr-login configured.
+pub const IGNORE_STORAGE_ENV: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
+
+/// ECR tokens from the cache, or from the fetcher.
+pub struct Front;
+
+fn cache() -> Option<Cache> {
+    if env_true(DISABLE_CACHE_ENV) {
+        return None;
+    }
+    paths::cache_dir().map(Cache::new)
+}
+
+fn fetcher() -> Result<PathBuf, Error> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::backend(format!("cannot find my own path: {e}")))?;
+    let path = exe.with_file_name(FETCHER);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::backend(format!(
+            "{} is missing: it is installed next to docker-credential-ecr-login and fetches tokens on a cache miss; reinstall the helper",
+            path.display()
+        )))
+    }
+}
+
+impl Store for Front {
+    fn get(&self, server_url: &str) -> Result<Credentials, Error> {
+        let Some(req) = request::resolve(server_url)? else {
+            tracing::info!("{NOT_ECR}");
+            return Err(Error::NotFound);
+        };
+        span_record("registry", &req.registry.host);
+        span_record("source", &request::credential_source(&req.settings));
+        if let Some(entry) = cache().and_then(|c| c.get(&req.key))
+            && entry.freshness(now()) == Freshness::Fresh
+            && let Some((username, secret)) = entry.credentials()
+        {
+            span_record("cache", "hit");
+            return Ok(Credentials {
+                server_url: server_url.to_string(),
+                username,
+                secret,
+            });
+        }
+        span_record("cache", "miss");
+        // The fetcher is a credential helper too: the same request on stdin, the same answer.
+        let mut cmd = Command::new(fetcher()?);
+        cmd.arg("get");
+        // The fetcher may wait up to one timeout for another process's fetch, then fetch itself.
+        let limit = timeout() * 2 + Duration::from_secs(3);
+        let out = child::run(cmd, server_url.as_bytes(), limit).map_err(|e| match e {
+            RunError::Spawn(e) => Error::backend(format!("cannot run {FETCHER}: {e}")),
+            RunError::Timeout(d) => {
+                Error::backend(format!("{FETCHER} did not answer within {} s", d.as_secs()))
+            }
+        })?;
+        let text = std::str::from_utf8(&out.stdout)
+            .map_err(|_| Error::backend(format!("{FETCHER} wrote non-UTF-8")))?;
+        if !out.success {
+            let line = text.trim();
+            return Err(if line == Error::NotFound.to_string() {
+                Error::NotFound
+            } else {
+                Error::backend(if line.is_empty() {
+                    format!("{FETCHER} failed")
+                } else {
+                    line.to_string()
+                })
+            });
+        }
+        let creds = Credentials::from_get_json(text).map_err(|_| {
+            Error::backend(format!(
+                "{FETCHER} answered with something that is not credentials"
+            ))
+        })?;
+        Ok(Credentials {
+            server_url: server_url.to_string(),
+            ..creds
+        })
+    }
+
+    fn store(&self, _: &Credentials) -> Result<(), Error> {
+        if env_true(IGNORE_STORAGE_ENV) {
+            Ok(())
+        } else {
+            Err(Error::NotImplemented)
+        }
+    }
+
+    fn erase(&self, _: &str) -> Result<(), Error> {
+        if env_true(IGNORE_STORAGE_ENV) {
+            Ok(())
+        } else {
+            Err(Error::NotImplemented)
+        }
+    }
+
+    /// The registries with a valid token in the cache, as the Go helper lists them
+    /// (`https://` endpoints); never a network call.
+    fn list(&self) -> Result<BTreeMap<String, String>, Error> {
+        let now = now();
+        Ok(cache()
+            .map(|c| c.load())
+            .unwrap_or_default()
+            .into_values()
+            .filter(|e| e.freshness(now) != Freshness::Expired)
+            .filter_map(|e| Some((e.proxy_endpoint.clone(), e.credentials()?.0)))
+            .collect())
+    }
+}

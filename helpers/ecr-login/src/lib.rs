@@ -1,0 +1,48 @@
+//! What both ecr-login binaries share: registry recognition, configuration, the token cache and
+//! the cache key. Nothing here links the AWS SDK: the front binary, which answers cache hits,
+//! must stay small to start fast.
+#![deny(missing_docs)]
+
+pub mod cache;
+pub mod config;
+pub mod paths;
+pub mod registry;
+pub mod request;
+
+use std::time::Duration;
+
+use credhelper::HelperInfo;
+
+/// Environment: seconds a `get` may take to fetch a token, all retries included (default 8).
+pub const TIMEOUT_ENV: &str = "AWS_ECR_TIMEOUT";
+
+/// The bound on fetching one token: credentials, IMDS and the API call, retries included.
+pub fn timeout() -> Duration {
+    let secs = std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 3600.0)
+        .unwrap_or(8.0);
+    Duration::from_secs_f64(secs)
+}
+
+/// What both binaries say about themselves.
+pub const INFO: HelperInfo = HelperInfo {
+    name: "docker-credential-ecr-login",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "Gets tokens for Amazon ECR and ECR Public through the AWS credential chain (environment,\n\
+            profiles and SSO, web identity, container and instance roles) and caches them until half\n\
+            of their lifetime has passed. store and erase are not implemented (the token comes from AWS).",
+    details: "Environment:\n  \
+        AWS_PROFILE, AWS_ACCESS_KEY_ID, ... the AWS SDK's credential chain\n  \
+        AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_ECR_PUBLIC, AWS_ENDPOINT_URL, AWS_EC2_METADATA_SERVICE_ENDPOINT\n  \
+                                      endpoint overrides (an override wins over a FIPS host's FIPS endpoint)\n  \
+        AWS_ECR_CACHE_DIR             cache and log directory (default ~/.ecr)\n  \
+        AWS_ECR_DISABLE_CACHE=true    do not cache tokens\n  \
+        AWS_ECR_IGNORE_CREDS_STORAGE=true  store and erase succeed silently (docker login works)\n  \
+        AWS_ECR_CONFIG_FILE           per-registry profiles, roles and aliases (default ~/.ecr/config.json)\n  \
+        AWS_ECR_TIMEOUT               seconds a fetch may take, retries included (default 8)\n  \
+        DOCKER_CREDENTIAL_LOG         log level (default info; off, error, warn, debug, trace)\n  \
+        DOCKER_CREDENTIAL_LOG_FILE    log file (default <cache dir>/log/ecr-login.log)\n\n\
+        Files: <cache dir>/token-cache.json (0600), <cache dir>/log/ecr-login.log (0600, rotated at 1 MiB).",
+};

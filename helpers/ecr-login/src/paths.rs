@@ -1,0 +1,42 @@
+//! Where the helper keeps its cache, log and configuration.
+
+use std::path::PathBuf;
+
+/// Environment: the cache directory (default `~/.ecr`), as the Go helper reads it.
+pub const CACHE_DIR_ENV: &str = "AWS_ECR_CACHE_DIR";
+/// Environment: `true` turns the token cache off, as the Go helper reads it.
+pub const DISABLE_CACHE_ENV: &str = "AWS_ECR_DISABLE_CACHE";
+/// Environment: the per-registry configuration file (default `~/.ecr/config.json`).
+pub const CONFIG_ENV: &str = "AWS_ECR_CONFIG_FILE";
+
+/// `~/.ecr`, with `HOME` unset falling back to the passwd entry (systemd units, Nomad tasks).
+fn dot_ecr() -> Option<PathBuf> {
+    dirs::home_dir().map(|h| h.join(".ecr"))
+}
+
+/// The cache directory: `$AWS_ECR_CACHE_DIR`, else `~/.ecr`. `None` if there is no home at all.
+pub fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os(CACHE_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(dot_ecr)
+}
+
+/// The log file: `<cache dir>/log/ecr-login.log`, where the Go helper's users look for it.
+pub fn log_file() -> Option<PathBuf> {
+    cache_dir().map(|d| d.join("log").join("ecr-login.log"))
+}
+
+/// The per-registry configuration file.
+pub fn config_file() -> Option<PathBuf> {
+    std::env::var_os(CONFIG_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dot_ecr().map(|d| d.join("config.json")))
+}
+
+/// Whether a boolean environment variable is set to a true value, as Go's strconv.ParseBool.
+pub fn env_true(name: &str) -> bool {
+    std::env::var(name)
+        .is_ok_and(|v| matches!(v.trim(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
+}

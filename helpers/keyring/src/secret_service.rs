@@ -1,0 +1,197 @@
+//! The Secret Service (gnome-keyring, KeePassXC) over D-Bus, with items exactly as
+//! docker-credential-secretservice writes and reads them, so either helper reads the other's.
+//!
+//! Writes (`store`, `erase`) go through the keyring crate's Secret Service store. Reads (`get`,
+//! `list`) are plain D-Bus calls (`dbus.rs`), because keyring-core's API cannot read attributes
+//! without unlocking every match, nor skip the Diffie-Hellman session that costs more than the
+//! rest of a get (see `get`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use credhelper::{Credentials, Error, Secret};
+use keyring_core::Entry;
+use zbus::zvariant::OwnedObjectPath;
+
+use crate::dbus::Reader;
+
+use crate::errors::{map, no_provider};
+
+/// The libsecret schema of docker's items; libsecret stores it as the `xdg:schema` attribute.
+const SCHEMA: &str = "io.docker.Credentials";
+const WHAT: &str = "Secret Service";
+
+/// Fails at once, naming the fix, when there is no session bus at all: D-Bus clients otherwise
+/// report it in ways nobody can act on.
+pub fn check_bus() -> Result<(), Error> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
+        return Ok(());
+    }
+    let socket = std::env::var_os("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("bus"));
+    if socket.as_ref().is_some_and(|s| s.exists()) {
+        return Ok(());
+    }
+    Err(Error::backend(
+        "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and $XDG_RUNTIME_DIR/bus does not exist; run inside a desktop session or `dbus-run-session -- …`, or set DOCKER_CREDENTIAL_KEYRING_BACKEND=keyutils",
+    ))
+}
+
+/// Connects keyring-core's default store to the Secret Service, once per process.
+fn connect() -> Result<(), Error> {
+    static CONNECTED: OnceLock<Result<(), String>> = OnceLock::new();
+    CONNECTED
+        .get_or_init(|| match zbus_secret_service_keyring_store::Store::new() {
+            Ok(store) => {
+                keyring_core::set_default_store(store);
+                Ok(())
+            }
+            Err(e) => Err(map(e, WHAT).to_string()),
+        })
+        .clone()
+        .map_err(|e| {
+            if e.contains("Secret Service on the D-Bus") {
+                no_provider()
+            } else {
+                Error::Backend(e)
+            }
+        })
+}
+
+fn search(attrs: &[(&str, &str)]) -> Result<Vec<Entry>, Error> {
+    connect()?;
+    let spec: HashMap<&str, &str> = attrs.iter().copied().collect();
+    Entry::search(&spec).map_err(|e| map(e, WHAT))
+}
+
+/// The entries for `url`, with their usernames, alphabetically (the documented choice when a
+/// server has several).
+fn entries_for(url: &str) -> Result<Vec<(String, Entry)>, Error> {
+    let mut found = Vec::new();
+    for entry in search(&[("xdg:schema", SCHEMA), ("server", url)])? {
+        let attrs = entry.get_attributes().map_err(|e| map(e, WHAT))?;
+        found.push((attrs.get("username").cloned().unwrap_or_default(), entry));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// Whether a prompt (to unlock a collection) can be shown to anyone.
+fn may_prompt() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// The secret travels in a plain session: keyring-core always negotiates Diffie-Hellman, which
+/// costs ~4.7 ms of pure-Rust big-number arithmetic per get, more than everything else the get
+/// does. The session bus is a socket of this user: a process that can watch it can ask the
+/// Secret Service for the secret itself, so DH protects nothing here.
+pub fn get(url: &str) -> Result<Credentials, Error> {
+    let bus = Reader::connect()?;
+    let attrs = HashMap::from([("xdg:schema", SCHEMA), ("server", url)]);
+    let found = bus.search(&attrs)?;
+    if found.unlocked.is_empty() && !found.locked.is_empty() {
+        if !may_prompt() {
+            return Err(Error::backend(format!(
+                "the {WHAT} keyring holding {url} is locked and no unlock prompt can be shown here: unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
+            )));
+        }
+        // A desktop can show the unlock prompt: keyring-core's search unlocks what it finds.
+        let (username, entry) = entries_for(url)?
+            .into_iter()
+            .next()
+            .ok_or(Error::NotFound)?;
+        let secret = entry.get_password().map_err(|e| map(e, WHAT))?;
+        return Ok(Credentials {
+            server_url: url.to_string(),
+            username,
+            secret: Secret::new(secret),
+        });
+    }
+    // Several usernames: the alphabetically first, the documented choice (list agrees).
+    let mut best: Option<(String, &OwnedObjectPath)> = None;
+    for item in &found.unlocked {
+        let user = bus.attributes(item)?.remove("username").unwrap_or_default();
+        if best.as_ref().is_none_or(|(u, _)| &user < u) {
+            best = Some((user, item));
+        }
+    }
+    let (username, item) = best.ok_or(Error::NotFound)?;
+    let bytes = bus.secret(item)?;
+    let secret = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::backend(format!(
+            "the secret of {url} in the {WHAT} is not UTF-8 text"
+        ))
+    })?;
+    Ok(Credentials {
+        server_url: url.to_string(),
+        username,
+        secret: Secret::new(secret.to_string()),
+    })
+}
+
+pub fn store(c: &Credentials) -> Result<(), Error> {
+    let existing = search(&[
+        ("xdg:schema", SCHEMA),
+        ("server", &c.server_url),
+        ("username", &c.username),
+    ])?;
+    if !existing.is_empty() {
+        // Update in place (an item the Go helper wrote, or ours): never a duplicate.
+        for entry in existing {
+            entry
+                .set_password(c.secret.expose())
+                .map_err(|e| map(e, WHAT))?;
+        }
+        return Ok(());
+    }
+    // keyring-core creates the item (its own `service` and `username` attributes, the label as
+    // the Go helper sets it); the attributes docker's schema adds follow.
+    let modifiers = HashMap::from([("label", c.server_url.as_str())]);
+    let entry = Entry::new_with_modifiers(&c.server_url, &c.username, &modifiers)
+        .map_err(|e| map(e, WHAT))?;
+    entry
+        .set_password(c.secret.expose())
+        .map_err(|e| map(e, WHAT))?;
+    let attrs = HashMap::from([
+        ("xdg:schema", SCHEMA),
+        ("label", "Docker Credentials"),
+        ("server", c.server_url.as_str()),
+        ("docker_cli", "1"),
+    ]);
+    entry.update_attributes(&attrs).map_err(|e| map(e, WHAT))
+}
+
+pub fn erase(url: &str) -> Result<(), Error> {
+    let entries = entries_for(url)?;
+    if entries.is_empty() {
+        return Err(Error::NotFound);
+    }
+    for (_, entry) in entries {
+        entry.delete_credential().map_err(|e| map(e, WHAT))?;
+    }
+    Ok(())
+}
+
+/// Every docker item's `server` and `username` attributes. Attributes are readable on locked
+/// items, so this never unlocks anything (keyring-core's search would unlock every match).
+pub fn list() -> Result<BTreeMap<String, String>, Error> {
+    let bus = Reader::connect()?;
+    let found = bus.search(&HashMap::from([
+        ("xdg:schema", SCHEMA),
+        ("docker_cli", "1"),
+    ]))?;
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for item in found.unlocked.iter().chain(found.locked.iter()) {
+        let attrs = bus.attributes(item)?;
+        let (Some(server), Some(user)) = (attrs.get("server"), attrs.get("username")) else {
+            continue;
+        };
+        // Several usernames for a server: the one `get` returns.
+        if out.get(server).is_none_or(|current| user < current) {
+            out.insert(server.clone(), user.clone());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,267 @@
+//! `docker-credential-NAME configure`: puts the helper into a docker `config.json` (or a
+//! containers `auth.json`) and moves the base64 passwords `docker login` left there into the
+//! helper's store. Dry-run by default: it prints the diff, and writes only with `--apply`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::fs::write_atomic;
+use crate::{Credentials, Error, Secret, Store};
+
+const USAGE: &str = "usage: NAME configure [--registry HOST]... [--file PATH] [--import] [--force] [--apply]\n\
+  --registry HOST  use the helper for HOST only (credHelpers); without it, for every registry (credsStore)\n\
+  --file PATH      the file to change (default $DOCKER_CONFIG/config.json, else ~/.docker/config.json;\n\
+                   a containers auth.json works the same, e.g. ${XDG_RUNTIME_DIR}/containers/auth.json)\n\
+  --import         move the base64 passwords in \"auths\" into the helper's store\n\
+  --force          replace a different helper already configured\n\
+  --apply          write the change (a backup is kept as FILE.bak); without it, only show the diff";
+
+struct Options {
+    registries: Vec<String>,
+    file: Option<PathBuf>,
+    import: bool,
+    force: bool,
+    apply: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        registries: Vec::new(),
+        file: None,
+        import: false,
+        force: false,
+        apply: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--registry" => o
+                .registries
+                .push(it.next().ok_or("--registry needs a host")?.clone()),
+            "--file" => o.file = Some(PathBuf::from(it.next().ok_or("--file needs a path")?)),
+            "--import" => o.import = true,
+            "--force" => o.force = true,
+            "--apply" => o.apply = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(o)
+}
+
+fn default_file() -> Option<PathBuf> {
+    std::env::var_os("DOCKER_CONFIG")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".docker")))
+        .map(|d| d.join("config.json"))
+}
+
+/// Runs `configure` for the helper named `short` (`pass`, `keyring`, …). Returns the exit code.
+pub fn run(store: &dyn Store, short: &str, args: &[String], out: &mut dyn Write) -> u8 {
+    let result = parse(args).map_err(|e| {
+        if e.is_empty() {
+            USAGE.replace("NAME", short)
+        } else {
+            format!("{e}\n{}", USAGE.replace("NAME", short))
+        }
+    });
+    let result = result.and_then(|o| configure(store, short, &o, out));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(out, "{e}");
+            1
+        }
+    }
+}
+
+fn configure(
+    store: &dyn Store,
+    short: &str,
+    o: &Options,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let path = o
+        .file
+        .clone()
+        .or_else(default_file)
+        .ok_or("cannot find the docker config: set DOCKER_CONFIG or HOME, or pass --file")?;
+    let (before, mut config) = read(&path)?;
+    // The helper itself.
+    if o.registries.is_empty() {
+        set(&mut config, "credsStore", short, o.force)?;
+    } else {
+        let helpers = config
+            .entry("credHelpers")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(helpers) = helpers else {
+            return Err(format!(
+                "{}: \"credHelpers\" is not an object",
+                path.display()
+            ));
+        };
+        for host in &o.registries {
+            set(helpers, host, short, o.force)?;
+        }
+    }
+    // The base64 passwords docker login left behind.
+    let mut imported = Vec::new();
+    if o.import
+        && let Some(Value::Object(auths)) = config.get_mut("auths")
+    {
+        for (host, entry) in auths.iter_mut() {
+            let Some(Value::String(auth)) = entry.get("auth").cloned() else {
+                continue;
+            };
+            let creds = decode_auth(host, &auth)
+                .map_err(|e| format!("{}: auths.{host}: {e}", path.display()))?;
+            imported.push(creds);
+            if let Value::Object(fields) = entry {
+                fields.remove("auth");
+            }
+        }
+    }
+    let after = render(&config);
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let changed = before != after;
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => "-",
+            similar::ChangeTag::Insert => "+",
+            similar::ChangeTag::Equal => continue,
+        };
+        // A removed "auth" line holds a password: show that it goes, never what it was.
+        let line = change.value().trim_end();
+        let shown = if line.trim_start().starts_with("\"auth\":") {
+            "\t\t\t\"auth\": <redacted>"
+        } else {
+            line
+        };
+        let _ = writeln!(out, "{sign}{shown}");
+    }
+    for c in &imported {
+        let _ = writeln!(
+            out,
+            "{} credentials for {} ({}) into the {short} store",
+            if o.apply { "moved" } else { "would move" },
+            c.server_url,
+            c.username
+        );
+    }
+    if !changed {
+        let _ = writeln!(out, "{} is already configured", path.display());
+        return Ok(());
+    }
+    if !o.apply {
+        let _ = writeln!(
+            out,
+            "dry run: nothing written; add --apply to write {}",
+            path.display()
+        );
+        return Ok(());
+    }
+    // Secrets first: if storing fails, the file still holds them.
+    for c in &imported {
+        store
+            .store(c)
+            .map_err(|e| format!("cannot store the credentials for {}: {e}", c.server_url))?;
+    }
+    if path.exists() {
+        let backup = path.with_extension("json.bak");
+        std::fs::copy(&path, &backup).map_err(|e| {
+            format!(
+                "cannot back up {} to {}: {e}",
+                path.display(),
+                backup.display()
+            )
+        })?;
+    } else if let Some(dir) = path.parent() {
+        crate::fs::create_private_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    write_atomic(&path, after.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let _ = writeln!(
+        out,
+        "wrote {} (backup: {}.bak)",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<(String, Map<String, Value>), String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((String::new(), Map::new()));
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    if text.trim().is_empty() {
+        return Ok((String::new(), Map::new()));
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => {
+            let before = render(&map);
+            Ok((before, map))
+        }
+        Ok(_) => Err(format!(
+            "{} is not a JSON object; nothing changed",
+            path.display()
+        )),
+        Err(e) => Err(format!(
+            "{} is not valid JSON ({e}); nothing changed",
+            path.display()
+        )),
+    }
+}
+
+/// Docker's own formatting: tabs, one key per line.
+fn render(map: &Map<String, Value>) -> String {
+    if map.is_empty() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    let _ = serde::Serialize::serialize(map, &mut ser);
+    let mut s = String::from_utf8(buf).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn set(map: &mut Map<String, Value>, key: &str, helper: &str, force: bool) -> Result<(), String> {
+    match map.get(key) {
+        Some(Value::String(current)) if current == helper => Ok(()),
+        Some(current) if !force => Err(format!(
+            "{key} is already set to {current}; --force replaces it"
+        )),
+        _ => {
+            map.insert(key.to_string(), Value::String(helper.to_string()));
+            Ok(())
+        }
+    }
+}
+
+fn decode_auth(host: &str, auth: &str) -> Result<Credentials, Error> {
+    use base64::Engine;
+    let bytes = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(auth.trim())
+            .map_err(|_| Error::bad_input("\"auth\" is not base64"))?,
+    );
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| Error::bad_input("\"auth\" is not UTF-8"))?;
+    let (user, password) = text
+        .split_once(':')
+        .ok_or_else(|| Error::bad_input("\"auth\" is not user:password"))?;
+    Ok(Credentials {
+        server_url: host.to_string(),
+        username: user.to_string(),
+        secret: Secret::new(password.to_string()),
+    })
+}

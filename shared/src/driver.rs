@@ -1,0 +1,345 @@
+//! The one protocol driver: argv + stdin in, stdout + exit code out, with injected I/O so the
+//! whole protocol is tested without processes.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use crate::action::{ACTIONS, Action, ArgsError};
+use crate::input::{read_input, server_url};
+use crate::wire::{Credentials, list_to_json};
+use crate::{Error, Store};
+
+/// What a helper tells about itself in `version` and `--help`.
+#[derive(Debug, Clone, Copy)]
+pub struct HelperInfo {
+    /// The binary's name, e.g. `docker-credential-pass`.
+    pub name: &'static str,
+    /// The version printed by `version`.
+    pub version: &'static str,
+    /// One paragraph: what the helper stores where.
+    pub about: &'static str,
+    /// The helper's environment variables and files, printed under the actions by `--help`.
+    pub details: &'static str,
+}
+
+/// Runs one protocol exchange. Every error is one line on `stdout` and exit code 1, because
+/// that is where the docker CLI reads it; nothing is ever written to stderr here.
+pub fn run(
+    store: &dyn Store,
+    info: &HelperInfo,
+    args: &[OsString],
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+) -> ExitCode {
+    let start = std::time::Instant::now();
+    let parsed = Action::from_args(args);
+    // Every log line of this call carries these fields; a `Store` fills in the ones it knows
+    // (`Span::current().record(...)`), so each call logs one line that says it all.
+    let span = tracing::info_span!(
+        "call",
+        action = parsed.as_ref().map(|a| a.as_str()).unwrap_or("none"),
+        server_url = tracing::field::Empty,
+        registry = tracing::field::Empty,
+        source = tracing::field::Empty,
+        cache = tracing::field::Empty,
+        api_ms = tracing::field::Empty,
+    );
+    let _entered = span.enter();
+    let result = match parsed.clone() {
+        Ok(action) => dispatch(store, info, action, stdin),
+        Err(ArgsError::Usage) => Err(Error::BadInput(format!(
+            "Usage: {} <store|get|erase|list|version>",
+            info.name
+        ))),
+        Err(ArgsError::Unknown(action)) => Err(Error::BadInput(format!(
+            "Unknown credential action `{}`: expected one of {ACTIONS}",
+            crate::error::one_line(&action)
+        ))),
+    };
+    // One line per call: what was asked, how it ended, how long it took. Never a secret: the span
+    // holds URLs and names, and no error text holds a secret.
+    let elapsed_ms = (start.elapsed().as_secs_f64() * 1e4).round() / 10.0;
+    let (text, code) = match result {
+        Ok(text) => {
+            tracing::info!(elapsed_ms, "ok");
+            (text, ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            tracing::info!(elapsed_ms, error = %err, "failed");
+            (
+                format!("{}\n", crate::error::one_line(&err.to_string())),
+                ExitCode::FAILURE,
+            )
+        }
+    };
+    // A closed stdout (the client went away) leaves nothing useful to do; the exit code says it.
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => code,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+fn dispatch(
+    store: &dyn Store,
+    info: &HelperInfo,
+    action: Action,
+    stdin: &mut dyn Read,
+) -> Result<String, Error> {
+    match action {
+        Action::Get => {
+            let url = server_url(&read_input(stdin)?)?;
+            span_record("server_url", &url);
+            let creds = store.get(&url)?;
+            Ok(creds.to_json())
+        }
+        Action::Store => {
+            let input = read_input(stdin)?;
+            let creds = Credentials::from_store_json(&input)?;
+            span_record("server_url", &creds.server_url);
+            store.store(&creds)?;
+            Ok(String::new())
+        }
+        Action::Erase => {
+            let url = server_url(&read_input(stdin)?)?;
+            span_record("server_url", &url);
+            store.erase(&url)?;
+            Ok(String::new())
+        }
+        Action::List => Ok(list_to_json(&store.list()?)),
+        Action::Version => Ok(format!(
+            "{} (rust-credential-helpers) {}\n",
+            info.name, info.version
+        )),
+        Action::Help => Ok(help(info)),
+    }
+}
+
+/// Records a field of the current call's log line (see [`run`]).
+pub fn span_record(field: &str, value: &str) {
+    tracing::Span::current().record(field, value);
+}
+
+fn help(info: &HelperInfo) -> String {
+    format!(
+        "{name} {version}\n{about}\n\n\
+         Usage: {name} <store|get|erase|list|version>\n\n\
+         Actions (the docker credential-helper protocol; errors are one line on stdout, exit 1):\n  \
+         get      read a server URL on stdin, print {{\"ServerURL\",\"Username\",\"Secret\"}} JSON\n  \
+         store    read {{\"ServerURL\",\"Username\",\"Secret\"}} JSON on stdin and save it\n  \
+         erase    read a server URL on stdin and delete its credentials\n  \
+         list     print {{\"<ServerURL>\":\"<Username>\"}} JSON for every saved credential\n  \
+         version  print the version\n\n\
+         For people: `{name} configure --help` adds this helper to a docker config.json and moves the\n\
+         base64 passwords `docker login` left there into the helper's store.\n\n\
+         {details}\n\n\
+         Examples:\n  \
+         printf '%s' registry.example.com | {name} get\n  \
+         printf '%s' '{{\"ServerURL\":\"registry.example.com\",\"Username\":\"me\",\"Secret\":\"…\"}}' | {name} store\n  \
+         {name} list\n  \
+         and in ~/.docker/config.json: {{\"credHelpers\": {{\"registry.example.com\": \"{short}\"}}}}\n\n\
+         Exit status: 0 on success; 1 on any error, including `credentials not found in native keychain`.\n",
+        name = info.name,
+        version = info.version,
+        about = info.about,
+        details = info.details.trim_end(),
+        short = info
+            .name
+            .strip_prefix("docker-credential-")
+            .unwrap_or(info.name),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::Secret;
+
+    /// An in-memory store, enough to drive the protocol without processes.
+    #[derive(Default)]
+    struct Memory(RefCell<BTreeMap<String, (String, String)>>);
+
+    impl Store for Memory {
+        fn get(&self, url: &str) -> Result<Credentials, Error> {
+            let map = self.0.borrow();
+            let (user, secret) = map.get(url).ok_or(Error::NotFound)?;
+            Ok(Credentials {
+                server_url: url.into(),
+                username: user.clone(),
+                secret: Secret::new(secret.clone()),
+            })
+        }
+        fn store(&self, c: &Credentials) -> Result<(), Error> {
+            if c.server_url == "fail" {
+                return Err(Error::backend("backend broke\nbadly"));
+            }
+            self.0.borrow_mut().insert(
+                c.server_url.clone(),
+                (c.username.clone(), c.secret.expose().into()),
+            );
+            Ok(())
+        }
+        fn erase(&self, url: &str) -> Result<(), Error> {
+            self.0
+                .borrow_mut()
+                .remove(url)
+                .map(|_| ())
+                .ok_or(Error::NotFound)
+        }
+        fn list(&self) -> Result<BTreeMap<String, String>, Error> {
+            Ok(self
+                .0
+                .borrow()
+                .iter()
+                .map(|(k, (u, _))| (k.clone(), u.clone()))
+                .collect())
+        }
+    }
+
+    const INFO: HelperInfo = HelperInfo {
+        name: "docker-credential-test",
+        version: "9.9.9",
+        about: "A test helper.",
+        details: "Environment: none.",
+    };
+
+    fn call(store: &Memory, args: &[&str], stdin: &[u8]) -> (ExitCode, String) {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let mut out = Vec::new();
+        let code = run(store, &INFO, &args, &mut &stdin[..], &mut out);
+        (code, String::from_utf8(out).expect("stdout is UTF-8"))
+    }
+
+    fn ok(s: &str) -> (ExitCode, String) {
+        (ExitCode::SUCCESS, s.to_string())
+    }
+
+    fn fail(s: &str) -> (ExitCode, String) {
+        (ExitCode::FAILURE, format!("{s}\n"))
+    }
+
+    #[test]
+    fn store_get_list_erase_round_trip() {
+        let s = Memory::default();
+        let json = br#"{"ServerURL":"127.0.0.1:5000","Username":"u","Secret":"p"}"#;
+        assert_eq!(call(&s, &["store"], json), ok(""));
+        assert_eq!(
+            call(&s, &["get"], b"127.0.0.1:5000\n"),
+            ok("{\"ServerURL\":\"127.0.0.1:5000\",\"Username\":\"u\",\"Secret\":\"p\"}\n")
+        );
+        assert_eq!(call(&s, &["list"], b""), ok("{\"127.0.0.1:5000\":\"u\"}\n"));
+        assert_eq!(call(&s, &["erase"], b"127.0.0.1:5000"), ok(""));
+        assert_eq!(
+            call(&s, &["get"], b"127.0.0.1:5000"),
+            fail("credentials not found in native keychain")
+        );
+        assert_eq!(
+            call(&s, &["erase"], b"127.0.0.1:5000"),
+            fail("credentials not found in native keychain")
+        );
+        assert_eq!(call(&s, &["list"], b""), ok("{}\n"));
+    }
+
+    #[test]
+    fn protocol_errors_are_one_line_on_stdout() {
+        let s = Memory::default();
+        assert_eq!(call(&s, &["get"], b""), fail("no credentials server URL"));
+        assert_eq!(
+            call(&s, &["erase"], b" \n"),
+            fail("no credentials server URL")
+        );
+        assert_eq!(
+            call(
+                &s,
+                &["store"],
+                br#"{"ServerURL":"h","Username":"","Secret":"p"}"#
+            ),
+            fail("no credentials username")
+        );
+        assert_eq!(
+            call(&s, &["bogus"], b""),
+            fail(
+                "Unknown credential action `bogus`: expected one of store, get, erase, list, version"
+            )
+        );
+        assert_eq!(
+            call(&s, &["evil\nline"], b""),
+            fail(
+                "Unknown credential action `evil; line`: expected one of store, get, erase, list, version"
+            )
+        );
+        assert_eq!(
+            call(&s, &[], b""),
+            fail("Usage: docker-credential-test <store|get|erase|list|version>")
+        );
+        assert_eq!(
+            call(&s, &["get", "x"], b""),
+            fail("Usage: docker-credential-test <store|get|erase|list|version>")
+        );
+        assert_eq!(
+            call(
+                &s,
+                &["store"],
+                br#"{"ServerURL":"fail","Username":"u","Secret":"p"}"#
+            ),
+            fail("backend broke; badly")
+        );
+        let (code, out) = call(
+            &s,
+            &["store"],
+            b"{\"ServerURL\":\"h\",\"Username\":\"u\",\"Secret\":\"s3cr3t",
+        );
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(
+            out.starts_with("invalid credentials JSON:") && !out.contains("s3cr3t"),
+            "{out}"
+        );
+        assert_eq!(out.lines().count(), 1);
+        assert_eq!(
+            call(&s, &["list"], b""),
+            ok("{}\n"),
+            "failed store wrote nothing"
+        );
+    }
+
+    #[test]
+    fn version_and_help() {
+        let s = Memory::default();
+        assert_eq!(
+            call(&s, &["version"], b""),
+            ok("docker-credential-test (rust-credential-helpers) 9.9.9\n")
+        );
+        assert_eq!(
+            call(&s, &["--version"], b"").1,
+            call(&s, &["version"], b"").1
+        );
+        let (code, out) = call(&s, &["--help"], b"");
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(out.contains("Usage: docker-credential-test <store|get|erase|list|version>"));
+        assert!(out.contains("Environment: none."));
+    }
+
+    #[test]
+    fn closed_stdout_is_a_failure_not_a_panic() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let args = [OsString::from("list")];
+        assert_eq!(
+            run(&Memory::default(), &INFO, &args, &mut &b""[..], &mut Closed),
+            ExitCode::FAILURE
+        );
+    }
+}

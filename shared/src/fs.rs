@@ -1,0 +1,145 @@
+//! Private files and directories, written atomically: what every helper needs to never tear an
+//! entry or leave a secret readable by others.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+#[cfg(unix)]
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+/// Creates `dir` and its missing parents with mode 0700, whatever the umask. Existing
+/// directories keep their mode: they are the user's.
+pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir)?;
+    set_mode(dir, 0o700)
+}
+
+/// Opens `path` for appending, creating it with mode 0600 (whatever the umask) if missing.
+pub fn open_private_append(path: &Path) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let file = opts.open(path)?;
+    #[cfg(unix)]
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+/// Replaces `path` with `bytes` atomically: a private temp file in the same directory, written,
+/// synced, then renamed over the target. A reader sees the old content or the new, never a mix,
+/// and a process killed half-way leaves at most a temp file (named `.NAME.tmp-*`), never a torn
+/// entry.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_path(path)?;
+    let result = (|| {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut file = opts.open(&tmp)?;
+        #[cfg(unix)]
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")));
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Whether a directory entry is one of [`write_atomic`]'s temp files (left by a killed writer).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+fn temp_path(path: &Path) -> io::Result<PathBuf> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = format!(
+        ".{}.tmp-{}-{nanos}-{n}",
+        name.to_string_lossy(),
+        std::process::id()
+    );
+    Ok(path.with_file_name(tmp))
+}
+
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// Makes a rename durable. Best effort: some file systems refuse to sync a directory.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("credhelper-fs-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn atomic_write_is_private_and_leaves_no_temp() {
+        let d = tempdir("atomic");
+        create_private_dir_all(&d.join("a/b")).expect("mkdir");
+        assert_eq!(
+            fs::metadata(d.join("a/b"))
+                .expect("stat")
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        let f = d.join("a/b/entry.gpg");
+        write_atomic(&f, b"one").expect("write");
+        write_atomic(&f, b"two").expect("overwrite");
+        assert_eq!(fs::read(&f).expect("read"), b"two");
+        assert_eq!(
+            fs::metadata(&f).expect("stat").permissions().mode() & 0o777,
+            0o600
+        );
+        let names: Vec<_> = fs::read_dir(d.join("a/b"))
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("entry.gpg")]);
+        assert!(is_temp_name(".entry.gpg.tmp-1-2-3"));
+        assert!(!is_temp_name("entry.gpg"));
+        fs::remove_dir_all(&d).expect("cleanup");
+    }
+}

@@ -1,0 +1,617 @@
+//! Whole-process timings of our helpers against Debian's Go helpers, in one run on one machine.
+//!
+//! `tests/bench.sh` builds the release binaries and runs this. Each case spawns the helper with
+//! its stdin fed directly (no shell), ours and Go's interleaved so machine noise hits both alike,
+//! and reads the child's peak RSS from `wait4`. `BENCH_RUNS` sets the runs per case (default
+//! 100); `BENCH_OUT` names a JSON results file.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark reports on the terminal"
+)]
+#![allow(
+    unsafe_code,
+    reason = "wait4(2) is the only way to read one child's peak RSS"
+)]
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::Sandbox;
+use integration_tests::aws_peers::TlsProxy;
+use integration_tests::fake_aws::FakeAws;
+use integration_tests::gpg::init_pass;
+use integration_tests::peers::which;
+use integration_tests::sandbox::{bin_dir, helper};
+
+/// One way of running one call.
+struct Case {
+    name: String,
+    program: PathBuf,
+    args: Vec<String>,
+    stdin: String,
+    env: Vec<(String, String)>,
+    /// For ECR cases: run in the ECR environment (fake endpoints, cache dir).
+    ecr: bool,
+    expect_ok: bool,
+}
+
+struct Sample {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+struct Bench {
+    sb: Sandbox,
+    fake: FakeAws,
+}
+
+impl Bench {
+    fn command(&self, case: &Case) -> Command {
+        let mut cmd = if case.ecr {
+            self.sb.ecr_cmd(&self.fake, &case.program)
+        } else {
+            self.sb.cmd(&case.program)
+        };
+        cmd.args(&case.args);
+        for (k, v) in &case.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn once(&self, case: &Case) -> Sample {
+        let mut cmd = self.command(case);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let start = Instant::now();
+        #[expect(
+            clippy::zombie_processes,
+            reason = "reaped by wait4 below, which also reads its rusage"
+        )]
+        let mut child = cmd.spawn().expect("spawn");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(case.stdin.as_bytes());
+        }
+        let mut out = String::new();
+        if let Some(mut stdout) = child.stdout.take() {
+            let _ = stdout.read_to_string(&mut out);
+        }
+        let mut status = 0;
+        // SAFETY: rusage is plain data that wait4 fills in; the pid is our own unwaited child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = child.id() as libc::pid_t;
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        let wall = start.elapsed();
+        assert_eq!(rc, pid, "wait4");
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        assert_eq!(ok, case.expect_ok, "{}: {out}", case.name);
+        Sample {
+            wall,
+            max_rss_kib: usage.ru_maxrss,
+        }
+    }
+}
+
+fn case(
+    name: &str,
+    program: impl Into<PathBuf>,
+    args: &[&str],
+    stdin: &str,
+    expect_ok: bool,
+) -> Case {
+    Case {
+        name: name.to_string(),
+        program: program.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: stdin.to_string(),
+        env: Vec::new(),
+        ecr: false,
+        expect_ok,
+    }
+}
+
+fn with_env(mut c: Case, env: &[(&str, &str)]) -> Case {
+    c.env
+        .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    c
+}
+
+fn ecr_case(c: Case) -> Case {
+    Case { ecr: true, ..c }
+}
+
+#[derive(Debug)]
+struct Stats {
+    min: f64,
+    median: f64,
+    p95: f64,
+    max_rss_mib: f64,
+}
+
+fn stats(samples: &[Sample]) -> Stats {
+    let mut ms: Vec<f64> = samples.iter().map(|s| s.wall.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    let rss = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+    Stats {
+        min: ms[0],
+        median: at(0.5),
+        p95: at(0.95),
+        max_rss_mib: rss,
+    }
+}
+
+/// The Go oracle of that name, if installed (not one of ours).
+fn go(name: &str) -> Option<PathBuf> {
+    which(&format!("docker-credential-{name}")).filter(|p| !p.starts_with(bin_dir()))
+}
+
+const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+const ENV_CREDS: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "AKIABENCHKEY00000001"),
+    ("AWS_SECRET_ACCESS_KEY", "bench-secret"),
+];
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100)
+        .max(3);
+    let bench = Bench {
+        sb: Sandbox::new(),
+        fake: FakeAws::start("bench-token"),
+    };
+    let sb = &bench.sb;
+    let mut pairs: Vec<(Case, Option<Case>)> = Vec::new();
+
+    // --- pass: a store with 10 entries.
+    init_pass(sb);
+    let json =
+        |u: &str| format!(r#"{{"ServerURL":"{u}","Username":"testuser","Secret":"testpass"}}"#);
+    assert!(sb.ours("pass", "store", json("127.0.0.1:5000")).ok());
+    for i in 0..9 {
+        assert!(
+            sb.ours("pass", "store", json(&format!("registry-{i}.example")))
+                .ok()
+        );
+    }
+    let go_pass = go("pass");
+    let both = |name: &str,
+                ours: PathBuf,
+                theirs: &Option<PathBuf>,
+                args: &[&str],
+                stdin: &str,
+                ok: (bool, bool)| {
+        (
+            case(name, ours, args, stdin, ok.0),
+            theirs.clone().map(|g| case(name, g, args, stdin, ok.1)),
+        )
+    };
+    pairs.push(both(
+        "pass get hit",
+        helper("pass"),
+        &go_pass,
+        &["get"],
+        "127.0.0.1:5000",
+        (true, true),
+    ));
+    // Go's miss exits 0 with empty credentials (see the README); ours exits 1.
+    pairs.push(both(
+        "pass get miss",
+        helper("pass"),
+        &go_pass,
+        &["get"],
+        "missing.example",
+        (false, true),
+    ));
+    pairs.push(both(
+        "pass list (10 entries)",
+        helper("pass"),
+        &go_pass,
+        &["list"],
+        "",
+        (true, true),
+    ));
+    // 200 entries: list reads directory names only, so copies of one entry will do.
+    let store200 = sb.root.join("store200");
+    let entry_file = sb
+        .store
+        .join("docker-credential-helpers/MTI3LjAuMC4xOjUwMDA=/testuser.gpg");
+    for i in 0..200 {
+        use base64::Engine;
+        let dir = store200.join("docker-credential-helpers").join(
+            base64::engine::general_purpose::URL_SAFE.encode(format!("registry-{i}.example:5000")),
+        );
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::copy(&entry_file, dir.join("testuser.gpg")).expect("copy entry");
+    }
+    std::fs::copy(sb.store.join(".gpg-id"), store200.join(".gpg-id")).expect("copy .gpg-id");
+    let (o, g) = both(
+        "pass list (200 entries)",
+        helper("pass"),
+        &go_pass,
+        &["list"],
+        "",
+        (true, true),
+    );
+    let env200 = [("PASSWORD_STORE_DIR", store200.to_str().expect("UTF-8 path"))];
+    pairs.push((with_env(o, &env200), g.map(|g| with_env(g, &env200))));
+    let entry = sb
+        .store
+        .join("docker-credential-helpers/MTI3LjAuMC4xOjUwMDA=/testuser.gpg")
+        .to_string_lossy()
+        .into_owned();
+    pairs.push((
+        case(
+            "gpg --decrypt alone (floor of a gpg get)",
+            "gpg",
+            &["--batch", "--quiet", "--decrypt", &entry],
+            "",
+            true,
+        ),
+        None,
+    ));
+
+    // --- keyring: gnome-keyring's Secret Service on a private bus, 10 entries.
+    let _bus = integration_tests::secret_service::SessionBus::start(
+        sb,
+        integration_tests::secret_service::Keyring::Unlocked,
+    );
+    for url in std::iter::once("127.0.0.1:5000".to_string())
+        .chain((0..9).map(|i| format!("registry-{i}.example")))
+    {
+        assert!(sb.ours("keyring", "store", json(&url)).ok());
+    }
+    let go_ss = go("secretservice");
+    pairs.push(both(
+        "keyring get hit",
+        helper("keyring"),
+        &go_ss,
+        &["get"],
+        "127.0.0.1:5000",
+        (true, true),
+    ));
+    pairs.push(both(
+        "keyring get miss",
+        helper("keyring"),
+        &go_ss,
+        &["get"],
+        "missing.example",
+        (false, false),
+    ));
+    pairs.push(both(
+        "keyring list (10 entries)",
+        helper("keyring"),
+        &go_ss,
+        &["list"],
+        "",
+        (true, true),
+    ));
+
+    // --- ecr-login: the fake for ours; the same fake through the TLS proxy for Go.
+    let go_ecr = go("ecr-login");
+    let proxy = go_ecr
+        .as_ref()
+        .map(|_| TlsProxy::start(sb, &bench.fake.url));
+    let go_cache = sb.root.join("go-ecr").to_string_lossy().into_owned();
+    let go_env = |c: Case| {
+        let p = proxy.as_ref().expect("proxy runs when Go is installed");
+        with_env(
+            c,
+            &[
+                ("HTTPS_PROXY", &p.url),
+                ("AWS_CA_BUNDLE", &p.ca.to_string_lossy()),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ECR_CACHE_DIR", &go_cache),
+            ],
+        )
+    };
+    let ecr_pair = |name: &str, env: &[(&str, &str)]| {
+        let ours = ecr_case(with_env(
+            case(name, helper("ecr-login"), &["get"], ECR_HOST, true),
+            env,
+        ));
+        let theirs = go_ecr.clone().map(|g| {
+            go_env(ecr_case(with_env(
+                case(name, g, &["get"], ECR_HOST, true),
+                env,
+            )))
+        });
+        (ours, theirs)
+    };
+    let hit_env = ecr_pair("ecr get, cache hit, env credentials", ENV_CREDS);
+    let hit_imds = ecr_pair("ecr get, cache hit, instance role (IMDSv2)", &[]);
+    let cold = ecr_pair(
+        "ecr get, no cache (API call), env credentials",
+        &[
+            ENV_CREDS[0],
+            ENV_CREDS[1],
+            ("AWS_ECR_DISABLE_CACHE", "true"),
+        ],
+    );
+    // Prime both caches: one fetch each for each identity.
+    for (o, g) in [&hit_env, &hit_imds] {
+        bench.once(o);
+        if let Some(g) = g {
+            bench.once(g);
+        }
+    }
+    pairs.extend([hit_env, hit_imds, cold]);
+    pairs.push((
+        case(
+            "ecr-login version (front, no SDK linked)",
+            helper("ecr-login"),
+            &["version"],
+            "",
+            true,
+        ),
+        None,
+    ));
+    pairs.push((
+        case(
+            "ecr-login-fetch version (SDK linked, unused)",
+            bin_dir().join("docker-credential-ecr-login-fetch"),
+            &["version"],
+            "",
+            true,
+        ),
+        None,
+    ));
+    pairs.push((
+        case(
+            "/bin/true (process spawn floor)",
+            "/bin/true",
+            &[],
+            "",
+            true,
+        ),
+        None,
+    ));
+
+    if go_pass.is_none() || go_ecr.is_none() {
+        eprintln!(
+            "NOTE: a Go oracle is not installed (golang-docker-credential-helpers, amazon-ecr-credential-helper): those comparisons are skipped"
+        );
+    }
+    for (o, g) in &pairs {
+        for _ in 0..3 {
+            bench.once(o);
+            if let Some(g) = g {
+                bench.once(g);
+            }
+        }
+    }
+    let mut samples: Vec<(Vec<Sample>, Vec<Sample>)> =
+        pairs.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    let imds_before = bench.fake.imds_calls();
+    for _ in 0..runs {
+        for (i, (o, g)) in pairs.iter().enumerate() {
+            samples[i].0.push(bench.once(o));
+            if let Some(g) = g {
+                samples[i].1.push(bench.once(g));
+            }
+        }
+    }
+    let imds_during = bench.fake.imds_calls() - imds_before;
+
+    println!(
+        "{runs} runs per case, interleaved; wall ms per call (spawn to exit); peak RSS of the child"
+    );
+    println!(
+        "{:<48} {:>7} {:>7} {:>7} {:>7} | {:>7} {:>7} {:>7} | {:>7}",
+        "case", "min", "median", "p95", "RSS MiB", "Go med", "Go p95", "Go RSS", "Go/ours"
+    );
+    let mut results = Vec::new();
+    for ((o, _), (ours, theirs)) in pairs.iter().zip(&samples) {
+        let s = stats(ours);
+        let g = (!theirs.is_empty()).then(|| stats(theirs));
+        let ratio = g.as_ref().map(|g| g.median / s.median);
+        let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        println!(
+            "{:<48} {:>7.2} {:>7.2} {:>7.2} {:>7.1} | {:>7} {:>7} {:>7} | {:>7}",
+            o.name,
+            s.min,
+            s.median,
+            s.p95,
+            s.max_rss_mib,
+            opt(g.as_ref().map(|g| g.median)),
+            opt(g.as_ref().map(|g| g.p95)),
+            opt(g.as_ref().map(|g| g.max_rss_mib)),
+            ratio.map_or("-".into(), |r| format!("{r:.1}x")),
+        );
+        results.push(serde_json::json!({
+            "case": o.name, "runs": runs,
+            "ours": {"min_ms": s.min, "median_ms": s.median, "p95_ms": s.p95, "max_rss_mib": s.max_rss_mib},
+            "go": g.as_ref().map(|g| serde_json::json!({"min_ms": g.min, "median_ms": g.median, "p95_ms": g.p95, "max_rss_mib": g.max_rss_mib})),
+            "ratio_go_over_ours": ratio,
+        }));
+    }
+    println!(
+        "IMDS calls during the timed runs (all of them Go's: ours make none on a hit): {imds_during}"
+    );
+
+    // 32 concurrent cold gets for one registry: how many API calls, how long for all.
+    let concurrent = |program: PathBuf, go: bool| {
+        let dir = sb.root.join(if go {
+            "go-ecr-concurrent"
+        } else {
+            "ecr-concurrent"
+        });
+        let before = bench.fake.token_calls();
+        let start = Instant::now();
+        let children: Vec<_> = (0..32)
+            .map(|_| {
+                let mut c = ecr_case(with_env(
+                    case("concurrent", program.clone(), &["get"], ECR_HOST, true),
+                    ENV_CREDS,
+                ));
+                if go {
+                    c = go_env(c);
+                }
+                let mut cmd = bench.command(&c);
+                cmd.env("AWS_ECR_CACHE_DIR", &dir)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null());
+                let mut child = cmd.spawn().expect("spawn");
+                if let Some(mut stdin) = child.stdin.take() {
+                    let _ = stdin.write_all(ECR_HOST.as_bytes());
+                }
+                child
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().expect("wait").success());
+        }
+        (
+            bench.fake.token_calls() - before,
+            start.elapsed().as_secs_f64() * 1e3,
+        )
+    };
+    let (calls, ms) = concurrent(helper("ecr-login"), false);
+    println!("32 concurrent cold ecr gets, ours: {calls} API call(s), {ms:.0} ms for all");
+    let mut extra = serde_json::json!({"imds_calls_during_timed_runs": imds_during, "concurrent_cold_gets": {"ours": {"api_calls": calls, "wall_ms": ms}}});
+    if let Some(g) = go_ecr.clone() {
+        let (calls, ms) = concurrent(g, true);
+        println!("32 concurrent cold ecr gets, Go:   {calls} API call(s), {ms:.0} ms for all");
+        extra["concurrent_cold_gets"]["go"] =
+            serde_json::json!({"api_calls": calls, "wall_ms": ms});
+    }
+    let machine = machine();
+    println!("machine: {machine}");
+    if let Ok(path) = std::env::var("BENCH_SVG") {
+        let floor = results
+            .iter()
+            .find(|r| {
+                r["case"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("/bin/true"))
+            })
+            .and_then(|r| r["ours"]["median_ms"].as_f64());
+        std::fs::write(&path, svg(&results, floor, &machine, runs))
+            .unwrap_or_else(|e| panic!("write {path}: {e}"));
+        println!("chart written to {path}");
+    }
+    if let Ok(path) = std::env::var("BENCH_OUT") {
+        let doc =
+            serde_json::json!({"machine": machine, "runs": runs, "cases": results, "other": extra});
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).expect("JSON"))
+            .unwrap_or_else(|e| panic!("write {path}: {e}"));
+        println!("results written to {path}");
+    }
+}
+
+/// What the numbers were measured on: CPU model, cores, OS, date.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        })
+        .unwrap_or_else(|| std::env::consts::OS.into());
+    let date = Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {os}, {date}")
+}
+
+/// A horizontal bar chart: per case, our median and Go's on one linear scale, with the process
+/// spawn floor as a dashed line. Plain SVG text, no dependency.
+fn svg(results: &[serde_json::Value], floor: Option<f64>, machine: &str, runs: usize) -> String {
+    let rows: Vec<(&str, f64, Option<f64>)> = results
+        .iter()
+        .filter(|r| !r["case"].as_str().unwrap_or("").starts_with("/bin/true"))
+        .map(|r| {
+            (
+                r["case"].as_str().unwrap_or(""),
+                r["ours"]["median_ms"].as_f64().unwrap_or(0.0),
+                r["go"]["median_ms"].as_f64(),
+            )
+        })
+        .collect();
+    let max = rows
+        .iter()
+        .map(|(_, o, g)| o.max(g.unwrap_or(0.0)))
+        .fold(1.0_f64, f64::max);
+    let (left, width, row_h, top) = (330.0, 560.0, 34.0, 56.0);
+    let height = top + row_h * rows.len() as f64 + 40.0;
+    let x = |ms: f64| left + ms / max * width;
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">Median wall time per call in ms (lower is better): ours vs the Go helpers</text>\n\
+         <text x=\"10\" y=\"38\" fill=\"#555\">{m}; {runs} runs per case, interleaved</text>\n",
+        w = left + width + 110.0,
+        m = esc(machine),
+    );
+    for (i, (name, ours, go)) in rows.iter().enumerate() {
+        let y = top + row_h * i as f64;
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+            left - 8.0,
+            y + 16.0,
+            esc(name)
+        ));
+        out.push_str(&format!(
+            "<rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"12\" fill=\"#2b6cb0\"/>\n",
+            (x(*ours) - left).max(1.0)
+        ));
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{}\" fill=\"#2b6cb0\">{ours:.2}</text>\n",
+            x(*ours) + 4.0,
+            y + 10.0
+        ));
+        if let Some(go) = go {
+            out.push_str(&format!(
+                "<rect x=\"{left}\" y=\"{}\" width=\"{:.1}\" height=\"12\" fill=\"#a0aec0\"/>\n",
+                y + 14.0,
+                (x(*go) - left).max(1.0)
+            ));
+            out.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{}\" fill=\"#4a5568\">Go {go:.2} ({:.1}x)</text>\n",
+                x(*go) + 4.0,
+                y + 24.0,
+                go / ours
+            ));
+        }
+    }
+    if let Some(f) = floor {
+        let fx = x(f);
+        out.push_str(&format!("<line x1=\"{fx:.1}\" y1=\"{}\" x2=\"{fx:.1}\" y2=\"{}\" stroke=\"#e53e3e\" stroke-dasharray=\"4 3\"/>\n", top - 6.0, height - 34.0));
+        out.push_str(&format!("<text x=\"{fx:.1}\" y=\"{}\" fill=\"#e53e3e\">process spawn floor, /bin/true ({f:.2} ms)</text>\n", height - 20.0));
+    }
+    out.push_str(&format!(
+        "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"#2b6cb0\"/><text x=\"{}\" y=\"{}\">ours</text>\n\
+         <rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"#a0aec0\"/><text x=\"{}\" y=\"{}\">Go</text>\n</svg>\n",
+        left + width - 40.0, height - 30.0, left + width - 24.0, height - 20.0,
+        left + width + 20.0, height - 30.0, left + width + 36.0, height - 20.0,
+    ));
+    out
+}

@@ -1,0 +1,160 @@
+//! `docker-credential-NAME configure`: the helper into config.json, the base64 passwords out of it.
+
+use integration_tests::gpg::init_pass;
+use integration_tests::proc::read;
+use integration_tests::registry::{PASSWORD, Registry, USER};
+use integration_tests::sandbox::helper;
+use integration_tests::{Sandbox, need};
+
+fn configure(sb: &Sandbox, name: &str, args: &[&str]) -> integration_tests::Out {
+    let mut all = vec!["configure"];
+    all.extend_from_slice(args);
+    sb.run(helper(name), &all, "")
+}
+
+#[test]
+fn imports_base64_passwords_into_pass_and_keeps_everything_else() {
+    need!(
+        "gpg",
+        "pass",
+        "docker",
+        "docker-registry",
+        "skopeo",
+        "openssl",
+        "htpasswd"
+    );
+    let sb = Sandbox::new();
+    init_pass(&sb);
+    let reg = Registry::start(&sb);
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    let original = format!(
+        "{{\n  \"auths\": {{\"{}\": {{\"auth\": \"{auth}\"}}}},\n  \"psFormat\": \"table {{{{.ID}}}}\",\n  \"credHelpers\": {{\"gcr.io\": \"gcloud\"}}\n}}\n",
+        reg.host
+    );
+    let file = sb.docker_config_json(&original);
+    // Dry run: the diff, never the password, nothing written.
+    let out = configure(&sb, "pass", &["--import"]);
+    assert!(out.ok(), "{out:?}");
+    assert!(
+        out.stdout.contains("+\t\"credsStore\": \"pass\"") && out.stdout.contains("<redacted>"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("would move credentials for") && out.stdout.contains("dry run"),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains(&auth) && !out.stdout.contains(PASSWORD),
+        "{out:?}"
+    );
+    assert_eq!(read(&file), original);
+    assert_eq!(sb.ours("pass", "list", "").stdout, "{}\n");
+    // Applied: the password moves into pass, everything else stays, a backup is kept.
+    let out = configure(&sb, "pass", &["--import", "--apply"]);
+    assert!(out.ok(), "{out:?}");
+    let now: serde_json::Value = serde_json::from_str(&read(&file)).expect("valid JSON");
+    assert_eq!(now["credsStore"], "pass");
+    assert_eq!(now["psFormat"], "table {{.ID}}");
+    assert_eq!(now["credHelpers"]["gcr.io"], "gcloud");
+    assert_eq!(now["auths"][&reg.host], serde_json::json!({}));
+    assert!(!read(&file).contains(&auth));
+    assert_eq!(read(file.with_extension("json.bak")), original);
+    assert_eq!(
+        sb.ours("pass", "list", "").stdout,
+        format!("{{\"{}\":\"{USER}\"}}\n", reg.host)
+    );
+    // The docker CLI now logs in through pass.
+    let out = sb.run("docker", &["manifest", "inspect", &reg.image()], "");
+    assert!(out.ok(), "{out:?}");
+    // Again: nothing to do.
+    let out = configure(&sb, "pass", &["--import", "--apply"]);
+    assert!(
+        out.ok() && out.stdout.contains("already configured"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn cred_helpers_refuse_to_clobber_without_force() {
+    let sb = Sandbox::new();
+    let file = sb.docker_config_json(r#"{"credHelpers": {"h.example": "osxkeychain"}}"#);
+    let out = configure(&sb, "keyring", &["--registry", "h.example", "--apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("already set") && out.stdout.contains("--force"),
+        "{out:?}"
+    );
+    assert_eq!(
+        read(&file),
+        r#"{"credHelpers": {"h.example": "osxkeychain"}}"#
+    );
+    let out = configure(
+        &sb,
+        "keyring",
+        &[
+            "--registry",
+            "h.example",
+            "--registry",
+            "other.example",
+            "--force",
+            "--apply",
+        ],
+    );
+    assert!(out.ok(), "{out:?}");
+    let now: serde_json::Value = serde_json::from_str(&read(&file)).expect("JSON");
+    assert_eq!(
+        now["credHelpers"],
+        serde_json::json!({"h.example": "keyring", "other.example": "keyring"})
+    );
+    // A containers auth.json takes the same edit.
+    let auth_json = sb.root.join("containers/auth.json");
+    let out = configure(
+        &sb,
+        "ecr-login",
+        &[
+            "--file",
+            &auth_json.to_string_lossy(),
+            "--registry",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            "--apply",
+        ],
+    );
+    assert!(out.ok(), "{out:?}");
+    assert!(
+        read(&auth_json)
+            .contains("\"123456789012.dkr.ecr.us-east-1.amazonaws.com\": \"ecr-login\"")
+    );
+}
+
+#[test]
+fn bad_config_files_are_left_untouched() {
+    let sb = Sandbox::new();
+    for (content, want) in [
+        ("{not json", "is not valid JSON"),
+        ("[1, 2]", "is not a JSON object"),
+        (r#"{"credHelpers": 5}"#, "\"credHelpers\" is not an object"),
+    ] {
+        let file = sb.docker_config_json(content);
+        let out = configure(&sb, "pass", &["--registry", "h", "--apply"]);
+        assert_eq!(out.code, 1, "{content}: {out:?}");
+        assert!(out.stdout.contains(want), "{content}: {out:?}");
+        assert_eq!(read(&file), content, "untouched");
+        assert!(!file.with_extension("json.bak").exists());
+    }
+    // Unreadable (a directory where the file should be).
+    let dir = sb.root.join("as-dir.json");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let out = configure(&sb, "pass", &["--file", &dir.to_string_lossy(), "--apply"]);
+    assert!(
+        out.code == 1 && out.stdout.starts_with("cannot read"),
+        "{out:?}"
+    );
+    let out = configure(&sb, "pass", &["--bogus"]);
+    assert!(
+        out.code == 1
+            && out.stdout.contains("unknown option --bogus")
+            && out.stdout.contains("usage:"),
+        "{out:?}"
+    );
+}

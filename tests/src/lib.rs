@@ -1,0 +1,21 @@
+//! The harness: temp dirs, the built helpers, and the real peers they talk to, each started on
+//! 127.0.0.1 in a temp dir and stopped by PID.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the harness reports skips and failures"
+)]
+
+pub mod aws_peers;
+pub mod fake_aws;
+pub mod flows;
+pub mod gpg;
+pub mod oci;
+pub mod peers;
+pub mod proc;
+pub mod registry;
+pub mod sandbox;
+pub mod secret_service;
+
+pub use proc::{Out, run, run_timed};
+pub use sandbox::Sandbox;

@@ -1,0 +1,14 @@
+//! One integration-test binary: the built helpers against real peers, each test in a sandbox of
+//! its own. Run through `tests/run.sh`, which installs the peers and builds the helpers first.
+
+mod bad_input;
+mod configure;
+mod deployments;
+mod ecr_clients;
+mod ecr_login;
+mod ecr_oracle;
+mod keyring;
+mod pass_clients;
+mod pass_interop;
+mod pass_secrets;
+mod pass_store;
