@@ -35,7 +35,9 @@ struct Case {
     env: Vec<(String, String)>,
     /// For ECR cases: run in the ECR environment (fake endpoints, cache dir).
     ecr: bool,
-    expect_ok: bool,
+    /// The exit status the call must have for its timing to mean anything; `None` where an
+    /// oracle's answer for a miss varies (exit 0 with empty fields, or exit 1) and either is a miss.
+    expect_ok: Option<bool>,
 }
 
 struct Sample {
@@ -88,7 +90,9 @@ impl Bench {
         let wall = start.elapsed();
         assert_eq!(rc, pid, "wait4");
         let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        assert_eq!(ok, case.expect_ok, "{}: {out}", case.name);
+        if let Some(expect_ok) = case.expect_ok {
+            assert_eq!(ok, expect_ok, "{}: {out}", case.name);
+        }
         Sample {
             wall,
             max_rss_kib: usage.ru_maxrss,
@@ -101,7 +105,7 @@ fn case(
     program: impl Into<PathBuf>,
     args: &[&str],
     stdin: &str,
-    expect_ok: bool,
+    expect_ok: impl Into<Option<bool>>,
 ) -> Case {
     Case {
         name: name.to_string(),
@@ -110,7 +114,7 @@ fn case(
         stdin: stdin.to_string(),
         env: Vec::new(),
         ecr: false,
-        expect_ok,
+        expect_ok: expect_ok.into(),
     }
 }
 
@@ -186,7 +190,7 @@ fn main() {
                 theirs: &Option<PathBuf>,
                 args: &[&str],
                 stdin: &str,
-                ok: (bool, bool)| {
+                ok: (bool, Option<bool>)| {
         (
             case(name, ours, args, stdin, ok.0),
             theirs.clone().map(|g| case(name, g, args, stdin, ok.1)),
@@ -198,16 +202,17 @@ fn main() {
         &go_pass,
         &["get"],
         "127.0.0.1:5000",
-        (true, true),
+        (true, Some(true)),
     ));
-    // Go's miss exits 0 with empty credentials (see the README); ours exits 1.
+    // Go 0.6.4's miss exited 0 with empty credentials where recorded (see the README) but exit 1
+    // with `credentials not found` on a CI machine: either is a miss. Ours always exits 1.
     pairs.push(both(
         "pass get miss",
         helper("pass"),
         &go_pass,
         &["get"],
         "missing.example",
-        (false, true),
+        (false, None),
     ));
     pairs.push(both(
         "pass list (10 entries)",
@@ -215,7 +220,7 @@ fn main() {
         &go_pass,
         &["list"],
         "",
-        (true, true),
+        (true, Some(true)),
     ));
     // 200 entries: list reads directory names only, so copies of one entry will do.
     let store200 = sb.root.join("store200");
@@ -237,7 +242,7 @@ fn main() {
         &go_pass,
         &["list"],
         "",
-        (true, true),
+        (true, Some(true)),
     );
     let env200 = [("PASSWORD_STORE_DIR", store200.to_str().expect("UTF-8 path"))];
     pairs.push((with_env(o, &env200), g.map(|g| with_env(g, &env200))));
@@ -274,7 +279,7 @@ fn main() {
         &go_ss,
         &["get"],
         "127.0.0.1:5000",
-        (true, true),
+        (true, Some(true)),
     ));
     pairs.push(both(
         "keyring get miss",
@@ -282,7 +287,7 @@ fn main() {
         &go_ss,
         &["get"],
         "missing.example",
-        (false, false),
+        (false, Some(false)),
     ));
     pairs.push(both(
         "keyring list (10 entries)",
@@ -290,7 +295,7 @@ fn main() {
         &go_ss,
         &["list"],
         "",
-        (true, true),
+        (true, Some(true)),
     ));
 
     // --- ecr-login: the fake for ours; the same fake through the TLS proxy for Go.
