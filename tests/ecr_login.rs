@@ -12,7 +12,7 @@ const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const PASSWORD: &str = "ecr-token-Kq93";
 const ENV_KEY: &str = "AKIAENVKEYFORTESTS01";
 const ENV_SECRET: &str = "env-secret-key-do-not-log";
-const NOT_FOUND: &str = "credentials not found in native keychain\n";
+use integration_tests::wire::NOT_FOUND;
 
 fn with_env_creds(cmd: &mut Command) -> &mut Command {
     cmd.env("AWS_ACCESS_KEY_ID", ENV_KEY)

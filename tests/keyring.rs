@@ -8,17 +8,8 @@ use integration_tests::peers::docker_daemon;
 use integration_tests::registry::Registry;
 use integration_tests::sandbox::helper;
 use integration_tests::secret_service::{Keyring, SessionBus};
+use integration_tests::wire::{NOT_FOUND, get_json, store_json};
 use integration_tests::{Sandbox, need, run};
-
-const NOT_FOUND: &str = "credentials not found in native keychain\n";
-
-fn store_json(url: &str, user: &str, secret: &str) -> String {
-    serde_json::json!({"ServerURL": url, "Username": user, "Secret": secret}).to_string()
-}
-
-fn get_json(url: &str, user: &str, secret: &str) -> String {
-    format!("{{\"ServerURL\":\"{url}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\n")
-}
 
 fn unlocked() -> (Sandbox, SessionBus) {
     let sb = Sandbox::new();

@@ -2,11 +2,8 @@
 //! either helper, byte-identical answers.
 
 use integration_tests::gpg::init_pass;
+use integration_tests::wire::store_json;
 use integration_tests::{Sandbox, need};
-
-fn store_json(url: &str, user: &str, secret: &str) -> String {
-    serde_json::json!({"ServerURL": url, "Username": user, "Secret": secret}).to_string()
-}
 
 /// Servers and secrets whose JSON exercises Go's escaping (`&`, `<`, `>`, quotes, unicode).
 const CASES: &[(&str, &str, &str)] = &[

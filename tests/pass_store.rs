@@ -4,18 +4,8 @@ use std::time::{Duration, Instant};
 
 use integration_tests::gpg::{self, init_pass};
 use integration_tests::sandbox::{Sandbox, helper, mode};
+use integration_tests::wire::{NOT_FOUND, get_json, store_json};
 use integration_tests::{need, run};
-
-const NOT_FOUND: &str = "credentials not found in native keychain\n";
-
-fn store_json(url: &str, user: &str, secret: &str) -> String {
-    serde_json::json!({"ServerURL": url, "Username": user, "Secret": secret}).to_string()
-}
-
-fn get_json(url: &str, user: &str, secret: &str) -> String {
-    // Built by hand: Go's encoder key order, no escapes needed for these inputs.
-    format!("{{\"ServerURL\":\"{url}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\n")
-}
 
 fn entry_dir(sb: &Sandbox, url: &str) -> std::path::PathBuf {
     let out = sb.run("base64", &["-w0"], url);

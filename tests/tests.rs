@@ -12,3 +12,4 @@ mod pass_clients;
 mod pass_interop;
 mod pass_secrets;
 mod pass_store;
+mod reliability;

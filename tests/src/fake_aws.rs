@@ -47,6 +47,7 @@ pub struct Seen {
 struct State {
     seen: Vec<Seen>,
     fault: Fault,
+    imds_fault: Fault,
     ttl: Duration,
     password: String,
 }
@@ -79,6 +80,7 @@ impl FakeAws {
         let state = Arc::new(Mutex::new(State {
             seen: Vec::new(),
             fault: Fault::None,
+            imds_fault: Fault::None,
             ttl: Duration::from_secs(12 * 3600),
             password: password.to_string(),
         }));
@@ -127,6 +129,11 @@ impl FakeAws {
     /// Makes the next API calls fail or stall.
     pub fn set_fault(&self, fault: Fault) {
         self.state.lock().expect("lock").fault = fault;
+    }
+
+    /// Makes the IMDS answers stall (`Delay`, `Hang`) from now on.
+    pub fn set_imds_fault(&self, fault: Fault) {
+        self.state.lock().expect("lock").imds_fault = fault;
     }
 
     /// Sets the lifetime of the tokens handed out from now on.
@@ -210,12 +217,28 @@ fn serve(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
             region: scope.get(2).cloned(),
             body: String::from_utf8_lossy(&body).into_owned(),
         };
-        let (fault, ttl, password) = {
+        let (fault, imds_fault, ttl, password) = {
             let mut s = state.lock().expect("lock");
             s.seen.push(seen);
-            (s.fault, s.ttl, s.password.clone())
+            (s.fault, s.imds_fault, s.ttl, s.password.clone())
+        };
+        let stall = |fault: Fault| match fault {
+            Fault::Hang => {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                false
+            }
+            Fault::Delay(d) => {
+                std::thread::sleep(d);
+                true
+            }
+            _ => true,
         };
         let (status, content_type, body) = if path.starts_with("/latest/") {
+            if !stall(imds_fault) {
+                return;
+            }
             imds(&method, &path)
         } else if path.starts_with("/container-creds") {
             (
@@ -226,15 +249,8 @@ fn serve(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
         } else if body.starts_with(b"Action=AssumeRole") {
             sts(&String::from_utf8_lossy(&body))
         } else {
-            match fault {
-                Fault::Hang => {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    return;
-                }
-                Fault::Delay(d) => std::thread::sleep(d),
-                _ => {}
+            if !stall(fault) {
+                return;
             }
             api(
                 fault,

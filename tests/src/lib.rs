@@ -16,6 +16,8 @@ pub mod proc;
 pub mod registry;
 pub mod sandbox;
 pub mod secret_service;
+pub mod small_fs;
+pub mod wire;
 
 pub use proc::{Out, run, run_timed};
 pub use sandbox::Sandbox;
