@@ -89,6 +89,12 @@ fn common(usage: &'static str) -> Vec<Case> {
             "invalid credentials JSON: expected an object",
         ),
         case(
+            "ServerURL with a space (get could never name it)",
+            &["store"],
+            format!(r#"{{"ServerURL":"a b.example","Username":"u","Secret":"{SECRET}"}}"#),
+            "invalid server URL: it contains white space",
+        ),
+        case(
             "missing ServerURL",
             &["store"],
             format!(r#"{{"Username":"u","Secret":"{SECRET}"}}"#),

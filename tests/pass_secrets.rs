@@ -7,14 +7,15 @@ use integration_tests::{Sandbox, need, run};
 
 const SECRET: &str = "S3cret-Marker-7f1d";
 
-/// A `gpg` first on PATH that records its argv and environment, then runs the real one.
+/// A `gpg` first on PATH that records its argv, environment and core-file limit, then runs the
+/// real one.
 fn spy_gpg(sb: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf) {
     let real = integration_tests::peers::which("gpg").expect("gpg installed");
     let dir = sb.root.join("spy");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let log = sb.root.join("spy.log");
     let script = format!(
-        "#!/bin/sh\n{{ echo \"argv: $*\"; env | sed 's/^/env: /'; }} >>'{log}'\nexec '{real}' \"$@\"\n",
+        "#!/bin/sh\n{{ echo \"argv: $*\"; echo \"core: $(ulimit -c)\"; env | sed 's/^/env: /'; }} >>'{log}'\nexec '{real}' \"$@\"\n",
         log = log.display(),
         real = real.display()
     );
@@ -74,6 +75,34 @@ fn secrets_stay_out_of_children_logs_and_stderr() {
     for out in [&stored, &got, &listed] {
         assert!(!out.stderr.contains(SECRET), "{out:?}");
     }
+}
+
+#[test]
+fn no_core_dump_can_hold_a_secret() {
+    need!("gpg", "pass", "sh");
+    let sb = Sandbox::new();
+    init_pass(&sb);
+    let (spy_dir, spy_log) = spy_gpg(&sb);
+    // Started with core dumps allowed, the helper turns them off for itself and its gpg.
+    let mut cmd = sb.cmd("sh");
+    cmd.args(["-c", "ulimit -c unlimited && exec \"$0\" store"])
+        .arg(helper("pass"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                spy_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
+    let out = run(
+        cmd,
+        format!(r#"{{"ServerURL":"h:1","Username":"u","Secret":"{SECRET}"}}"#),
+    );
+    assert!(out.ok(), "{out:?}");
+    let spied = read(&spy_log);
+    assert!(spied.contains("core: 0\n"), "{spied}");
+    assert!(!spied.contains("core: unlimited"), "{spied}");
 }
 
 #[test]

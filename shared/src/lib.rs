@@ -11,6 +11,7 @@ pub mod configure;
 pub mod driver;
 mod error;
 pub mod fs;
+pub mod hardening;
 pub mod input;
 pub mod logging;
 mod secret;
@@ -41,6 +42,7 @@ pub trait Store {
 /// `configure` (not part of the protocol: for people, see [`configure`]) is handled here, outside
 /// the protocol driver.
 pub fn main(store: &dyn Store, info: &HelperInfo) -> ExitCode {
+    hardening::no_core_dumps();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();

@@ -32,6 +32,7 @@ impl Credentials {
         if creds.server_url.is_empty() {
             return Err(Error::MissingServerUrl);
         }
+        crate::input::check_server_url(&creds.server_url)?;
         if creds.username.is_empty() {
             return Err(Error::MissingUsername);
         }

@@ -54,8 +54,10 @@ impl Entry {
         if now >= self.expires_at || self.expires_at <= self.requested_at {
             return Freshness::Expired;
         }
-        let half = self.requested_at + (self.expires_at - self.requested_at) / 2;
-        if now < self.requested_at || now >= half {
+        // In i128: a hand-edited file may hold any two i64s, and their difference must not
+        // overflow (the `ecr_cache` fuzz target and its `extremes` seed hold it to that).
+        let half = (i128::from(self.requested_at) + i128::from(self.expires_at)) / 2;
+        if now < self.requested_at || i128::from(now) >= half {
             Freshness::Stale
         } else {
             Freshness::Fresh
@@ -80,6 +82,26 @@ impl Entry {
 struct CacheFile {
     version: u32,
     entries: BTreeMap<String, Entry>,
+}
+
+/// The entries of a cache file's bytes, or why the file cannot be used (corrupt, truncated, of
+/// another version). Pure, so that it can be fuzzed.
+pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, Entry>, String> {
+    match serde_json::from_slice::<CacheFile>(bytes) {
+        Ok(c) if c.version == VERSION => Ok(c.entries),
+        Ok(c) => Err(format!("cache file of another version ({})", c.version)),
+        Err(e) => Err(format!("corrupt cache file: {e}")),
+    }
+}
+
+/// A cache file's bytes for `entries`: what [`parse`] reads back.
+pub fn to_bytes(entries: BTreeMap<String, Entry>) -> serde_json::Result<Vec<u8>> {
+    let mut text = serde_json::to_vec_pretty(&CacheFile {
+        version: VERSION,
+        entries,
+    })?;
+    text.push(b'\n');
+    Ok(text)
 }
 
 /// Seconds since the epoch.
@@ -117,17 +139,15 @@ impl Cache {
             tracing::warn!(file = %path.display(), "cache file too large; ignoring it");
             return BTreeMap::new();
         }
-        match serde_json::from_reader::<_, CacheFile>(std::io::BufReader::new(file)) {
-            Ok(c) if c.version == VERSION => c.entries,
-            Ok(c) => {
-                tracing::warn!(file = %path.display(), version = c.version, "cache file of another version; ignoring it");
-                BTreeMap::new()
-            }
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "corrupt cache file; ignoring it");
-                BTreeMap::new()
-            }
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        if let Err(e) = std::io::Read::read_to_end(&mut { file }, &mut bytes) {
+            tracing::warn!(file = %path.display(), error = %e, "cannot read the cache file; ignoring it");
+            return BTreeMap::new();
         }
+        parse(&bytes).unwrap_or_else(|why| {
+            tracing::warn!(file = %path.display(), "{why}; ignoring it");
+            BTreeMap::new()
+        })
     }
 
     /// One entry.
@@ -144,12 +164,7 @@ impl Cache {
         let mut entries = self.load();
         entries.retain(|_, e| e.freshness(now) != Freshness::Expired);
         entries.insert(key.to_string(), entry);
-        let mut text = serde_json::to_vec_pretty(&CacheFile {
-            version: VERSION,
-            entries,
-        })
-        .map_err(std::io::Error::other)?;
-        text.push(b'\n');
+        let mut text = to_bytes(entries).map_err(std::io::Error::other)?;
         let result = write_atomic(&self.path(), &text);
         zeroize::Zeroize::zeroize(&mut text);
         result
