@@ -125,16 +125,14 @@ fn configure(
         }
     }
     let after = render(&config);
-    let diff = similar::TextDiff::from_lines(&before, &after);
     let changed = before != after;
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => "-",
-            similar::ChangeTag::Insert => "+",
-            similar::ChangeTag::Equal => continue,
+    for change in crate::line_diff::changes(&before, &after) {
+        let (sign, line) = match change {
+            crate::line_diff::Change::Removed(l) => ("-", l),
+            crate::line_diff::Change::Added(l) => ("+", l),
         };
         // A removed "auth" line holds a password: show that it goes, never what it was.
-        let line = change.value().trim_end();
+        let line = line.trim_end();
         let shown = if line.trim_start().starts_with("\"auth\":") {
             "\t\t\t\"auth\": <redacted>"
         } else {

@@ -13,6 +13,7 @@ mod error;
 pub mod fs;
 pub mod hardening;
 pub mod input;
+mod line_diff;
 pub mod logging;
 mod secret;
 pub mod wire;
