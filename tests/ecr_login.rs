@@ -56,7 +56,7 @@ fn write_cache_entry(sb: &Sandbox, requested_ago: i64, expires_in: i64, password
     let token = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
     let doc = serde_json::json!({"version": 1, "entries": {key: {
         "token": token, "proxy_endpoint": format!("https://{HOST}"),
-        "requested_at": now - requested_ago, "expires_at": now + expires_in, "service": "ecr"}}});
+        "requested_at": now.saturating_sub(requested_ago), "expires_at": now.saturating_add(expires_in), "service": "ecr"}}});
     std::fs::create_dir_all(sb.ecr_dir()).expect("mkdir");
     std::fs::write(sb.ecr_dir().join("token-cache.json"), doc.to_string()).expect("write cache");
 }
@@ -311,6 +311,54 @@ fn half_life_refresh_and_expired_tokens() {
         "{out:?}"
     );
     assert_eq!(out.stdout.lines().count(), 1);
+}
+
+#[test]
+fn clock_far_off_the_token_times_is_never_trusted() {
+    let sb = Sandbox::new();
+    let fake = FakeAws::start(PASSWORD);
+    const TEN_YEARS: i64 = 10 * 365 * 86400;
+    for (requested_ago, expires_in, what) in [
+        // Fetched "in ten years": the clock went back; the token's age is unknown.
+        (-TEN_YEARS, TEN_YEARS + 3600, "from-the-future"),
+        // Expired ten years ago.
+        (TEN_YEARS + 3600, -TEN_YEARS, "from-the-past"),
+        // Both at the ends of time: still no overflow, still refreshed.
+        (i64::MAX, i64::MAX, "extremes"),
+    ] {
+        write_cache_entry(&sb, requested_ago, expires_in, what);
+        fix_key(&sb, &fake);
+        let calls = fake.token_calls();
+        let out = get_env(&sb, &fake, HOST);
+        assert_eq!(out.stdout, want(HOST), "{what}: refreshed: {out:?}");
+        assert_eq!(fake.token_calls(), calls + 1, "{what}");
+    }
+}
+
+#[test]
+fn unusable_cache_and_log_paths_still_serve() {
+    let sb = Sandbox::new();
+    let fake = FakeAws::start(PASSWORD);
+    // A cache file over the size limit (4 MiB) is ignored, and replaced by a good one.
+    std::fs::create_dir_all(sb.ecr_dir()).expect("mkdir");
+    let huge = format!("{{\"version\":1,\"entries\":{{}}}}{}", " ".repeat(5 << 20));
+    std::fs::write(sb.ecr_dir().join("token-cache.json"), huge).expect("write");
+    assert_eq!(get_env(&sb, &fake, HOST).stdout, want(HOST));
+    assert!(read(sb.ecr_dir().join("token-cache.json")).len() < 4096);
+    // The log dir is a file: nothing can be logged, the token is still served.
+    std::fs::remove_dir_all(sb.ecr_dir().join("log")).expect("rm log");
+    std::fs::write(sb.ecr_dir().join("log"), "in the way").expect("write");
+    std::fs::remove_file(sb.ecr_dir().join("token-cache.json")).expect("rm cache");
+    let out = get_env(&sb, &fake, HOST);
+    assert_eq!(out.stdout, want(HOST), "{out:?}");
+    // The cache dir itself is a file: no cache, no log, still served, and nothing touched.
+    let not_a_dir = sb.root.join("not-a-dir");
+    std::fs::write(&not_a_dir, "a file").expect("write");
+    let out = ecr(&sb, &fake, "get", HOST, |c| {
+        with_env_creds(c).env("AWS_ECR_CACHE_DIR", &not_a_dir);
+    });
+    assert_eq!(out.stdout, want(HOST), "{out:?}");
+    assert_eq!(read(&not_a_dir), "a file");
 }
 
 #[test]

@@ -32,6 +32,9 @@ fn secrets_stay_out_of_children_logs_and_stderr() {
     init_pass(&sb);
     let (spy_dir, spy_log) = spy_gpg(&sb);
     let log_file = sb.root.join("logs/pass.log");
+    // No temp file outside the store: whatever the helper or gpg might put in TMPDIR shows here.
+    let tmp = sb.root.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("mkdir tmp");
     let with_spy = |action: &str| {
         let mut cmd = sb.cmd(helper("pass"));
         let path = format!(
@@ -42,7 +45,8 @@ fn secrets_stay_out_of_children_logs_and_stderr() {
         cmd.arg(action)
             .env("PATH", path)
             .env("DOCKER_CREDENTIAL_LOG", "trace")
-            .env("DOCKER_CREDENTIAL_LOG_FILE", &log_file);
+            .env("DOCKER_CREDENTIAL_LOG_FILE", &log_file)
+            .env("TMPDIR", &tmp);
         cmd
     };
     let json = format!(r#"{{"ServerURL":"h:1","Username":"u","Secret":"{SECRET}"}}"#);
@@ -75,6 +79,8 @@ fn secrets_stay_out_of_children_logs_and_stderr() {
     for out in [&stored, &got, &listed] {
         assert!(!out.stderr.contains(SECRET), "{out:?}");
     }
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("ls tmp").collect();
+    assert!(left.is_empty(), "temp files outside the store: {left:?}");
 }
 
 #[test]
