@@ -253,5 +253,22 @@ mod tests {
         assert_eq!(host_of("h.example"), "h.example");
         assert_eq!(host_of("h.example:notaport"), "h.example:notaport");
         assert_eq!(authority_of("https://u@h.example:5000/x"), "h.example:5000");
+        // Userinfo, ports (0 and out of range alike: only digits are checked, as Go's URL parser
+        // does), path, query and fragment never change which registry a URL names.
+        let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        for url in [
+            format!("https://user:pass@{host}/v2/"),
+            format!("{host}:0"),
+            format!("{host}:99999"),
+            format!("https://{host}:443/v2/repo?scope=x#frag"),
+        ] {
+            assert_eq!(parse(&url).map(|r| r.host), Some(host.to_string()), "{url}");
+        }
+        assert_eq!(
+            parse(&format!("{host}:port")),
+            None,
+            "not a port: not a host"
+        );
+        assert_eq!(parse("[::1]:5000"), None);
     }
 }
