@@ -44,6 +44,7 @@ pub trait Store {
 /// the protocol driver.
 pub fn main(store: &dyn Store, info: &HelperInfo) -> ExitCode {
     hardening::no_core_dumps();
+    hardening::one_line_panics(info.name);
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
