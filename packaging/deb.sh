@@ -33,5 +33,7 @@ for name in pass ecr-login keyring; do
   cargo deb --locked --no-build --no-strip --profile dist --target "$host" -p "docker-credential-$name" --output target/debian/
 done
 echo "binary sizes (stripped, dist profile):"
-ls -l "$out"/docker-credential-* | awk '$1 ~ /x/ {printf "  %-40s %6.1f MB\n", $NF, $5 / 1e6}' | sed "s|$out/||"
+# The target is at most 6 MB per binary; one over it is flagged (not failed: the lock file moves
+# only on purpose, and the number is reported either way).
+ls -l "$out"/docker-credential-* | awk '$1 ~ /x/ {printf "  %-40s %6.2f MB%s\n", $NF, $5 / 1e6, ($5 > 6e6 ? "  OVER THE 6 MB TARGET" : "")}' | sed "s|$out/||"
 ls target/debian/*.deb

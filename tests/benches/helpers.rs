@@ -149,9 +149,16 @@ fn stats(samples: &[Sample]) -> Stats {
     }
 }
 
-/// The Go oracle of that name, if installed (not one of ours).
+/// The Go oracle of that name, if installed: not one of ours, neither the build under test nor
+/// our installed package (which replaces the Go binaries in /usr/bin).
 fn go(name: &str) -> Option<PathBuf> {
-    which(&format!("docker-credential-{name}")).filter(|p| !p.starts_with(bin_dir()))
+    which(&format!("docker-credential-{name}")).filter(|p| {
+        let ours_installed = std::process::Command::new(p)
+            .arg("version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("rust-credential-helpers"));
+        !p.starts_with(bin_dir()) && !ours_installed
+    })
 }
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
