@@ -4,6 +4,7 @@ use integration_tests::gpg::init_pass;
 use integration_tests::proc::read;
 use integration_tests::registry::{PASSWORD, Registry, USER};
 use integration_tests::sandbox::helper;
+use integration_tests::small_fs::SmallFs;
 use integration_tests::{Sandbox, need};
 
 fn configure(sb: &Sandbox, name: &str, args: &[&str]) -> integration_tests::Out {
@@ -157,4 +158,32 @@ fn bad_config_files_are_left_untouched() {
             && out.stdout.contains("usage:"),
         "{out:?}"
     );
+}
+
+#[test]
+fn read_only_config_is_left_untouched() {
+    let sb = Sandbox::new();
+    let dir = sb.root.join("ro-config");
+    let Some(fs) = SmallFs::mount(module_path!(), &dir, 64) else {
+        return;
+    };
+    let file = dir.join("config.json");
+    let content = "{\n  \"auths\": {}\n}\n";
+    std::fs::write(&file, content).expect("write");
+    fs.read_only(true);
+    let out = configure(
+        &sb,
+        "pass",
+        &["--file", &file.to_string_lossy(), "--registry", "h", "--apply"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    // The diff of what it would have done, then why it could not.
+    let last = out.stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("cannot ") && last.contains("Read-only file system"),
+        "{out:?}"
+    );
+    assert_eq!(read(&file), content, "untouched");
+    fs.read_only(false);
+    assert!(!file.with_extension("json.bak").exists(), "no backup left");
 }
