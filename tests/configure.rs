@@ -174,7 +174,13 @@ fn read_only_config_is_left_untouched() {
     let out = configure(
         &sb,
         "pass",
-        &["--file", &file.to_string_lossy(), "--registry", "h", "--apply"],
+        &[
+            "--file",
+            &file.to_string_lossy(),
+            "--registry",
+            "h",
+            "--apply",
+        ],
     );
     assert_eq!(out.code, 1, "{out:?}");
     // The diff of what it would have done, then why it could not.

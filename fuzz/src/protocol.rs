@@ -1,12 +1,11 @@
 //! The protocol driver on any argv and stdin: exit 0 or 1, one line on stdout for every error,
 //! Go's JSON for every answer, no secret echoed, and a store that succeeds reads back.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use credhelper::{Credentials, Error, HelperInfo, Secret, Store};
+use credhelper::memory::MemoryStore as Memory;
+use credhelper::{Credentials, HelperInfo, Secret, Store};
 
 const INFO: HelperInfo = HelperInfo {
     name: "docker-credential-fuzz",
@@ -14,44 +13,6 @@ const INFO: HelperInfo = HelperInfo {
     about: "fuzzing",
     details: "",
 };
-
-/// An in-memory store that, like the real ones, keys by server URL.
-#[derive(Default)]
-struct Memory(RefCell<BTreeMap<String, (String, String)>>);
-
-impl Store for Memory {
-    fn get(&self, url: &str) -> Result<Credentials, Error> {
-        let map = self.0.borrow();
-        let (user, secret) = map.get(url).ok_or(Error::NotFound)?;
-        Ok(Credentials {
-            server_url: url.to_string(),
-            username: user.clone(),
-            secret: Secret::new(secret.clone()),
-        })
-    }
-    fn store(&self, c: &Credentials) -> Result<(), Error> {
-        self.0.borrow_mut().insert(
-            c.server_url.clone(),
-            (c.username.clone(), c.secret.expose().to_string()),
-        );
-        Ok(())
-    }
-    fn erase(&self, url: &str) -> Result<(), Error> {
-        self.0
-            .borrow_mut()
-            .remove(url)
-            .map(|_| ())
-            .ok_or(Error::NotFound)
-    }
-    fn list(&self) -> Result<BTreeMap<String, String>, Error> {
-        Ok(self
-            .0
-            .borrow()
-            .iter()
-            .map(|(k, (u, _))| (k.clone(), u.clone()))
-            .collect())
-    }
-}
 
 /// The argv the first byte chooses; the rest of the input is stdin.
 fn args(selector: u8) -> Vec<OsString> {
@@ -123,7 +84,7 @@ pub fn protocol(data: &[u8]) {
                 o.keys()
                     .all(|k| ["ServerURL", "Username", "Secret"].contains(&k.as_str()))
             });
-            let map = store.0.borrow().clone();
+            let map = store.entries();
             let (url, (user, secret)) = if canonical {
                 let url = field("ServerURL");
                 let entry = map.get(&url).cloned().expect("stored under its ServerURL");

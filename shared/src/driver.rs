@@ -155,51 +155,13 @@ fn help(info: &HelperInfo) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::Secret;
 
-    /// An in-memory store, enough to drive the protocol without processes.
-    #[derive(Default)]
-    struct Memory(RefCell<BTreeMap<String, (String, String)>>);
-
-    impl Store for Memory {
-        fn get(&self, url: &str) -> Result<Credentials, Error> {
-            let map = self.0.borrow();
-            let (user, secret) = map.get(url).ok_or(Error::NotFound)?;
-            Ok(Credentials {
-                server_url: url.into(),
-                username: user.clone(),
-                secret: Secret::new(secret.clone()),
-            })
-        }
-        fn store(&self, c: &Credentials) -> Result<(), Error> {
-            if c.server_url == "fail" {
-                return Err(Error::backend("backend broke\nbadly"));
-            }
-            self.0.borrow_mut().insert(
-                c.server_url.clone(),
-                (c.username.clone(), c.secret.expose().into()),
-            );
-            Ok(())
-        }
-        fn erase(&self, url: &str) -> Result<(), Error> {
-            self.0
-                .borrow_mut()
-                .remove(url)
-                .map(|_| ())
-                .ok_or(Error::NotFound)
-        }
-        fn list(&self) -> Result<BTreeMap<String, String>, Error> {
-            Ok(self
-                .0
-                .borrow()
-                .iter()
-                .map(|(k, (u, _))| (k.clone(), u.clone()))
-                .collect())
-        }
+    /// An in-memory store whose `store` of the server URL `fail` fails.
+    fn memory() -> crate::memory::MemoryStore {
+        let mut store = crate::memory::MemoryStore::default();
+        store.fail_on = Some("fail".into());
+        store
     }
 
     const INFO: HelperInfo = HelperInfo {
@@ -209,7 +171,7 @@ mod tests {
         details: "Environment: none.",
     };
 
-    fn call(store: &Memory, args: &[&str], stdin: &[u8]) -> (ExitCode, String) {
+    fn call(store: &crate::memory::MemoryStore, args: &[&str], stdin: &[u8]) -> (ExitCode, String) {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         let mut out = Vec::new();
         let code = run(store, &INFO, &args, &mut &stdin[..], &mut out);
@@ -226,7 +188,7 @@ mod tests {
 
     #[test]
     fn store_get_list_erase_round_trip() {
-        let s = Memory::default();
+        let s = memory();
         let json = br#"{"ServerURL":"127.0.0.1:5000","Username":"u","Secret":"p"}"#;
         assert_eq!(call(&s, &["store"], json), ok(""));
         assert_eq!(
@@ -248,7 +210,7 @@ mod tests {
 
     #[test]
     fn protocol_errors_are_one_line_on_stdout() {
-        let s = Memory::default();
+        let s = memory();
         assert_eq!(call(&s, &["get"], b""), fail("no credentials server URL"));
         assert_eq!(
             call(&s, &["erase"], b" \n"),
@@ -310,7 +272,7 @@ mod tests {
 
     #[test]
     fn version_and_help() {
-        let s = Memory::default();
+        let s = memory();
         assert_eq!(
             call(&s, &["version"], b""),
             ok("docker-credential-test (rust-credential-helpers) 9.9.9\n")
@@ -338,7 +300,7 @@ mod tests {
         }
         let args = [OsString::from("list")];
         assert_eq!(
-            run(&Memory::default(), &INFO, &args, &mut &b""[..], &mut Closed),
+            run(&memory(), &INFO, &args, &mut &b""[..], &mut Closed),
             ExitCode::FAILURE
         );
     }

@@ -15,6 +15,7 @@ pub mod hardening;
 pub mod input;
 mod line_diff;
 pub mod logging;
+pub mod memory;
 mod secret;
 pub mod wire;
 
