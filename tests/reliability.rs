@@ -20,6 +20,11 @@ use integration_tests::{Out, Sandbox, need, run};
 const PROCESSES: usize = 64;
 const ECR_PASSWORD: &str = "ecr-token-reliability";
 const KILLS: u64 = 40;
+/// The credentials every ECR call here signs with (never to appear in an answer).
+const ENV_CREDS: [(&str, &str); 2] = [
+    ("AWS_ACCESS_KEY_ID", "AKIARELIABILITY00001"),
+    ("AWS_SECRET_ACCESS_KEY", "reliability-secret"),
+];
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
 /// What one of the 64 processes does, and what the store must hold afterwards.
@@ -174,8 +179,7 @@ fn keyring_64_processes_store_get_erase_lose_nothing() {
 fn ecr_get_group(sb: &Sandbox, fake: &FakeAws, host: &str) -> std::process::Child {
     let mut cmd = sb.ecr_cmd(fake, helper("ecr-login"));
     cmd.arg("get")
-        .env("AWS_ACCESS_KEY_ID", "AKIARELIABILITY00001")
-        .env("AWS_SECRET_ACCESS_KEY", "reliability-secret")
+        .envs(ENV_CREDS)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -253,9 +257,7 @@ fn killed_ecr_cache_writes_never_tear_or_lose_the_cache() {
     let calls = fake.token_calls();
     for i in 0..KILLS {
         let mut cmd = sb.ecr_cmd(&fake, helper("ecr-login"));
-        cmd.arg("get")
-            .env("AWS_ACCESS_KEY_ID", "AKIARELIABILITY00001")
-            .env("AWS_SECRET_ACCESS_KEY", "reliability-secret");
+        cmd.arg("get").envs(ENV_CREDS);
         let out = run(cmd, ecr_host(i));
         assert!(out.ok(), "{out:?}");
         assert!(out.stdout.contains(ECR_PASSWORD), "{out:?}");
@@ -333,9 +335,7 @@ fn ecr_cache_on_a_full_or_read_only_disk_still_serves_and_keeps_the_cache() {
     let fake = FakeAws::start(ECR_PASSWORD);
     let get = |host: &str| {
         let mut cmd = sb.ecr_cmd(&fake, helper("ecr-login"));
-        cmd.arg("get")
-            .env("AWS_ACCESS_KEY_ID", "AKIARELIABILITY00001")
-            .env("AWS_SECRET_ACCESS_KEY", "reliability-secret");
+        cmd.arg("get").envs(ENV_CREDS);
         run(cmd, host)
     };
     assert!(get(ECR_HOST).ok());
@@ -378,8 +378,7 @@ fn ecr_and_keyring_files_are_private_whatever_the_umask() {
     cmd.args(["-c", UMASK_000])
         .arg(helper("ecr-login"))
         .arg("get")
-        .env("AWS_ACCESS_KEY_ID", "AKIARELIABILITY00001")
-        .env("AWS_SECRET_ACCESS_KEY", "reliability-secret");
+        .envs(ENV_CREDS);
     let out = run(cmd, ECR_HOST);
     assert!(out.ok(), "{out:?}");
     let ecr = sb.ecr_dir();
@@ -434,8 +433,7 @@ fn slow_imds_and_an_unresolvable_endpoint_end_within_the_bound() {
     // An endpoint whose name does not resolve (.invalid never does, RFC 6761).
     let (out, took) = get(&|c| {
         c.env("AWS_ENDPOINT_URL", "http://ecr.endpoint.invalid")
-            .env("AWS_ACCESS_KEY_ID", "AKIARELIABILITY00001")
-            .env("AWS_SECRET_ACCESS_KEY", "reliability-secret");
+            .envs(ENV_CREDS);
     });
     assert_clean_failure(&out, "");
     assert!(!out.stdout.contains("reliability-secret"), "{out:?}");
