@@ -12,6 +12,7 @@ const INFO: HelperInfo = HelperInfo {
     version: "0",
     about: "fuzzing",
     details: "",
+    log: credhelper::os::logging::LogDefaults::OFF,
 };
 
 /// The argv the first byte chooses; the rest of the input is stdin.

@@ -4,7 +4,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::{Credentials, Error, Secret, Store};
+use crate::protocol::error::Error;
+use crate::protocol::secret::Secret;
+use crate::protocol::store::Store;
+use crate::protocol::wire::Credentials;
 
 /// The store; `fail_on` names a server URL whose `store` fails with a two-line backend error.
 #[derive(Default)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use credhelper::Secret;
-use credhelper::fs::{create_private_dir_all, write_atomic};
+use credhelper::os::fs::{create_private_dir_all, write_atomic};
 use serde::{Deserialize, Serialize};
 
 /// The cache file's name. Not the Go helper's `cache.json`: its keys and fields differ, and both
@@ -190,7 +190,7 @@ impl Cache {
 /// An exclusive lock on `path`, waiting at most `wait`. Released when the file is dropped, or
 /// by the kernel when the process dies, so a killed helper never leaves a stale lock.
 fn lock(path: &Path, wait: Duration) -> std::io::Result<File> {
-    let file = credhelper::fs::open_private_append(path)?;
+    let file = credhelper::os::fs::open_private_append(path)?;
     let start = Instant::now();
     loop {
         match file.try_lock() {

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use credhelper::child::{self, RunError};
-use credhelper::driver::span_record;
+use crate::cache::{Cache, Freshness, now};
+use crate::paths::{self, DISABLE_CACHE_ENV, env_true};
+use crate::request::{self, NOT_ECR};
+use crate::timeout;
+use credhelper::os::child::{self, RunError};
+use credhelper::protocol::driver::span_record;
 use credhelper::{Credentials, Error, Store};
-use ecr_login::cache::{Cache, Freshness, now};
-use ecr_login::paths::{self, DISABLE_CACHE_ENV, env_true};
-use ecr_login::request::{self, NOT_ECR};
-use ecr_login::timeout;
 
 /// The fetcher's name; it is installed next to this binary.
 pub const FETCHER: &str = "docker-credential-ecr-login-fetch";
@@ -77,7 +77,7 @@ impl Store for Front {
         })?;
         let text = std::str::from_utf8(&out.stdout)
             .map_err(|_| Error::backend(format!("{FETCHER} wrote non-UTF-8")))?;
-        if !out.success {
+        if !out.success() {
             let line = text.trim();
             return Err(if line == Error::NotFound.to_string() {
                 Error::NotFound

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod front;
 pub mod paths;
 pub mod registry;
 pub mod request;
@@ -12,18 +13,14 @@ pub mod request;
 use std::time::Duration;
 
 use credhelper::HelperInfo;
+use credhelper::os::logging::LogDefaults;
 
 /// Environment: seconds a `get` may take to fetch a token, all retries included (default 8).
 pub const TIMEOUT_ENV: &str = "AWS_ECR_TIMEOUT";
 
 /// The bound on fetching one token: credentials, IMDS and the API call, retries included.
 pub fn timeout() -> Duration {
-    let secs = std::env::var(TIMEOUT_ENV)
-        .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0 && *s < 3600.0)
-        .unwrap_or(8.0);
-    Duration::from_secs_f64(secs)
+    credhelper::os::env::seconds(TIMEOUT_ENV, Duration::from_secs(8))
 }
 
 /// What both binaries say about themselves.
@@ -45,4 +42,8 @@ pub const INFO: HelperInfo = HelperInfo {
         DOCKER_CREDENTIAL_LOG         log level (default info; off, error, warn, debug, trace)\n  \
         DOCKER_CREDENTIAL_LOG_FILE    log file (default <cache dir>/log/ecr-login.log)\n\n\
         Files: <cache dir>/token-cache.json (0600), <cache dir>/log/ecr-login.log (0600, rotated at 1 MiB).",
+    log: LogDefaults {
+        level: Some("info"),
+        file: Some(paths::log_file),
+    },
 };

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use credhelper::os::env::{self, Prompter};
 use credhelper::{Credentials, Error, Store};
 
 use crate::bounded;
@@ -46,18 +47,16 @@ impl KeyringStore {
                 }
             )),
         };
-        let interactive = ["DISPLAY", "WAYLAND_DISPLAY"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
-            || std::fs::File::open("/dev/tty").is_ok();
-        let secs = std::env::var(TIMEOUT_ENV)
-            .ok()
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0 && *s < 3600.0)
-            .unwrap_or(if interactive { 60.0 } else { 2.0 });
+        // Only a display can show the keyring's unlock prompt; without one nobody can answer,
+        // and the short bound holds.
+        let default = Duration::from_secs(if env::may_prompt(Prompter::Display) {
+            60
+        } else {
+            2
+        });
         KeyringStore {
             backend,
-            limit: Duration::from_secs_f64(secs),
+            limit: env::seconds(TIMEOUT_ENV, default),
         }
     }
 

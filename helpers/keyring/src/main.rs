@@ -1,37 +1,10 @@
-//! docker-credential-keyring: docker registry credentials in the OS keyring.
-
-mod backend;
-mod bounded;
-#[cfg(all(unix, not(target_os = "macos")))]
-mod dbus;
-mod errors;
-#[cfg(all(unix, not(target_os = "macos")))]
-mod secret_service;
-mod simple;
+//! docker-credential-keyring: the thin binary over the library.
 
 use std::process::ExitCode;
 
-use credhelper::HelperInfo;
-use credhelper::logging::{self, LogDefaults};
-
-const INFO: HelperInfo = HelperInfo {
-    name: "docker-credential-keyring",
-    version: env!("CARGO_PKG_VERSION"),
-    about: "Keeps docker registry credentials in the OS keyring: the Secret Service on Linux (gnome-keyring,\n\
-            KeePassXC), interchangeable with docker-credential-secretservice; the Keychain on macOS; the\n\
-            Credential Manager on Windows; or the Linux kernel keyring (keyutils) on request.",
-    details: "Environment:\n  \
-        DOCKER_CREDENTIAL_KEYRING_BACKEND  secret-service (Linux default) or keyutils (headless Linux, no D-Bus)\n  \
-        DOCKER_CREDENTIAL_KEYRING_TIMEOUT  seconds to wait for the keyring (default 2; 60 with a display or terminal)\n  \
-        DBUS_SESSION_BUS_ADDRESS           the session bus (default unix:path=$XDG_RUNTIME_DIR/bus)\n  \
-        DOCKER_CREDENTIAL_LOG              log level (off by default: error, warn, info, debug)\n  \
-        DOCKER_CREDENTIAL_LOG_FILE         log file (default ~/.local/state/rust-credential-helpers/docker-credential-keyring.log)\n\n\
-        Secret Service items: label = ServerURL, attributes xdg:schema=io.docker.Credentials,\n\
-        label=\"Docker Credentials\", server, username, docker_cli=1 (as docker-credential-secretservice).\n\
-        When a server has several usernames, get returns the alphabetically first.",
-};
-
 fn main() -> ExitCode {
-    logging::init(INFO.name, LogDefaults::default());
-    credhelper::main(&backend::KeyringStore::from_env(), &INFO)
+    credhelper::main(
+        &docker_credential_keyring::backend::KeyringStore::from_env(),
+        &docker_credential_keyring::INFO,
+    )
 }

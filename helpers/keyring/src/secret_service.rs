@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use credhelper::os::env::{self, Prompter};
 use credhelper::{Credentials, Error, Secret};
 use keyring_core::Entry;
 use zbus::zvariant::OwnedObjectPath;
@@ -76,13 +77,6 @@ fn entries_for(url: &str) -> Result<Vec<(String, Entry)>, Error> {
     Ok(found)
 }
 
-/// Whether a prompt (to unlock a collection) can be shown to anyone.
-fn may_prompt() -> bool {
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
-}
-
 /// The secret travels in a plain session: keyring-core always negotiates Diffie-Hellman, which
 /// costs ~4.7 ms of pure-Rust big-number arithmetic per get, more than everything else the get
 /// does. The session bus is a socket of this user: a process that can watch it can ask the
@@ -92,7 +86,7 @@ pub fn get(url: &str) -> Result<Credentials, Error> {
     let attrs = HashMap::from([("xdg:schema", SCHEMA), ("server", url)]);
     let found = bus.search(&attrs)?;
     if found.unlocked.is_empty() && !found.locked.is_empty() {
-        if !may_prompt() {
+        if !env::may_prompt(Prompter::Display) {
             return Err(Error::backend(format!(
                 "the {WHAT} keyring holding {url} is locked and no unlock prompt can be shown here: unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
             )));

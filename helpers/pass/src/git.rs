@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use credhelper::child;
+use credhelper::os::child;
 
 /// Stages `path` (a new file or a removed directory) and commits it with `message`. The entry is
 /// already saved when this runs, so a git failure (no identity configured, a concurrent commit
@@ -17,7 +17,7 @@ pub fn commit(root: &Path, path: &Path, message: &str) {
         let mut cmd = Command::new("git");
         cmd.arg("-C").arg(root).args(args);
         match child::run(cmd, &[], Duration::from_secs(10)) {
-            Ok(out) if out.success => Ok(()),
+            Ok(out) if out.success() => Ok(()),
             Ok(out) => Err(credhelper::one_line(&out.stderr)),
             Err(e) => Err(format!("{e:?}")),
         }

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use credhelper::{Error, Secret};
 
-use credhelper::child::{self, RunError};
+use credhelper::os::child::{self, RunError};
+use credhelper::os::env::{self, Prompter};
 
 /// Environment: the gpg program to run (default `gpg`).
 pub const GPG_ENV: &str = "DOCKER_CREDENTIAL_PASS_GPG";
@@ -28,29 +29,21 @@ pub const TIMEOUT_ENV: &str = "DOCKER_CREDENTIAL_PASS_TIMEOUT";
 /// would wait for nobody, so the agent is told to fail at once instead.
 fn may_prompt() -> bool {
     match std::env::var(PINENTRY_ENV).as_deref() {
-        Ok("never") => return false,
-        Ok("always") => return true,
-        _ => {}
+        Ok("never") => false,
+        Ok("always") => true,
+        _ => env::may_prompt(Prompter::DisplayOrTerminal),
     }
-    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
-    display || std::fs::File::open("/dev/tty").is_ok()
 }
 
 fn time_limit(prompt: bool) -> Duration {
-    let secs = std::env::var(TIMEOUT_ENV)
-        .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .unwrap_or(if prompt { 120.0 } else { 10.0 });
-    Duration::from_secs_f64(secs)
+    let default = Duration::from_secs(if prompt { 120 } else { 10 });
+    env::seconds(TIMEOUT_ENV, default)
 }
 
 /// Decrypts one `.gpg` file of the store.
 pub fn decrypt(path: &Path) -> Result<Secret, Error> {
     let out = run_gpg_decrypt(path, true)?;
-    if !out.success {
+    if !out.success() {
         // `--quiet` saves a millisecond on every get but hides why gpg failed (a locked key and
         // a missing one look alike), so a failure is run once more, verbosely, to tell them apart.
         let verbose = run_gpg_decrypt(path, false)?;
@@ -162,7 +155,7 @@ pub fn encrypt(recipients: &[String], plain: &Secret) -> Result<Vec<u8>, Error> 
                 d.as_secs()
             )),
         })?;
-    if !out.success || out.stdout.is_empty() {
+    if !out.success() || out.stdout.is_empty() {
         let msg: Vec<&str> = out
             .stderr
             .lines()

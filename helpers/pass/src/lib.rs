@@ -7,6 +7,7 @@ pub mod layout;
 pub mod store;
 
 use credhelper::HelperInfo;
+use credhelper::os::logging::LogDefaults;
 
 /// What the helper says about itself in `--help`, `version` and its man page.
 pub const INFO: HelperInfo = HelperInfo {
@@ -26,4 +27,5 @@ pub const INFO: HelperInfo = HelperInfo {
         DOCKER_CREDENTIAL_LOG_FILE         log file (default ~/.local/state/rust-credential-helpers/docker-credential-pass.log)\n\n\
         get returns the most recently stored username when a server has several.\n\
         If the store is a git repository, store and erase commit as pass does.",
+    log: LogDefaults::OFF,
 };

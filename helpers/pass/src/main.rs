@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use credhelper::logging::{self, LogDefaults};
-use docker_credential_pass::{INFO, store};
-
 fn main() -> ExitCode {
-    logging::init(INFO.name, LogDefaults::default());
-    credhelper::main(&store::PassStore, &INFO)
+    credhelper::main(
+        &docker_credential_pass::store::PassStore,
+        &docker_credential_pass::INFO,
+    )
 }

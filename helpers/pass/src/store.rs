@@ -6,7 +6,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use credhelper::fs::{create_private_dir_all, is_temp_name, write_atomic};
+use credhelper::os::fs::{create_private_dir_all, is_temp_name, write_atomic};
 use credhelper::{Credentials, Error, Store};
 
 use crate::layout::{self, NAMESPACE};

@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use credhelper::driver::span_record;
-use credhelper::logging::{self, LogDefaults};
+use credhelper::protocol::driver::span_record;
 use credhelper::{Credentials, Error, Store};
 use ecr_login::cache::{Cache, Freshness, now};
 use ecr_login::paths::{self, DISABLE_CACHE_ENV, env_true};
@@ -103,12 +102,5 @@ impl Store for Fetch {
 }
 
 fn main() -> ExitCode {
-    logging::init(
-        ecr_login::INFO.name,
-        LogDefaults {
-            level: Some("info"),
-            file: paths::log_file(),
-        },
-    );
     credhelper::main(&Fetch, &ecr_login::INFO)
 }

@@ -2,13 +2,19 @@
 //! containers `auth.json`) and moves the base64 passwords `docker login` left there into the
 //! helper's store. Dry-run by default: it prints the diff, and writes only with `--apply`.
 
+mod line_diff;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::fs::write_atomic;
-use crate::{Credentials, Error, Secret, Store};
+use crate::os::fs::write_atomic;
+use crate::protocol::driver::HelperInfo;
+use crate::protocol::error::Error;
+use crate::protocol::secret::Secret;
+use crate::protocol::store::Store;
+use crate::protocol::wire::Credentials;
 
 const USAGE: &str = "usage: NAME configure [--registry HOST]... [--file PATH] [--import] [--force] [--apply]\n\
   --registry HOST  use the helper for HOST only (credHelpers); without it, for every registry (credsStore)\n\
@@ -59,13 +65,15 @@ fn default_file() -> Option<PathBuf> {
         .map(|d| d.join("config.json"))
 }
 
-/// Runs `configure` for the helper named `short` (`pass`, `keyring`, …). Returns the exit code.
-pub fn run(store: &dyn Store, short: &str, args: &[String], out: &mut dyn Write) -> u8 {
+/// Runs `configure` for the helper `info` describes. Returns the exit code.
+pub fn run(store: &dyn Store, info: &HelperInfo, args: &[String], out: &mut dyn Write) -> u8 {
+    let short = info.short_name();
+    let usage = USAGE.replace("NAME", info.name);
     let result = parse(args).map_err(|e| {
         if e.is_empty() {
-            USAGE.replace("NAME", short)
+            usage
         } else {
-            format!("{e}\n{}", USAGE.replace("NAME", short))
+            format!("{e}\n{usage}")
         }
     });
     let result = result.and_then(|o| configure(store, short, &o, out));
@@ -126,10 +134,10 @@ fn configure(
     }
     let after = render(&config);
     let changed = before != after;
-    for change in crate::line_diff::changes(&before, &after) {
+    for change in line_diff::changes(&before, &after) {
         let (sign, line) = match change {
-            crate::line_diff::Change::Removed(l) => ("-", l),
-            crate::line_diff::Change::Added(l) => ("+", l),
+            line_diff::Change::Removed(l) => ("-", l),
+            line_diff::Change::Added(l) => ("+", l),
         };
         // A removed "auth" line holds a password: show that it goes, never what it was.
         let line = line.trim_end();
@@ -177,7 +185,7 @@ fn configure(
             )
         })?;
     } else if let Some(dir) = path.parent() {
-        crate::fs::create_private_dir_all(dir)
+        crate::os::fs::create_private_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     write_atomic(&path, after.as_bytes())

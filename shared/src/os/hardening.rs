@@ -48,7 +48,7 @@ mod tests {
         let out = std::process::Command::new(exe)
             .args([
                 "--exact",
-                "hardening::tests::a_panic_is_one_line_on_stdout_and_exit_1",
+                "os::hardening::tests::a_panic_is_one_line_on_stdout_and_exit_1",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -63,7 +63,7 @@ mod tests {
         let line = stdout[at..].lines().next().unwrap_or_default();
         assert_eq!(out.status.code(), Some(1), "{stdout}");
         assert!(
-            line.contains("internal error at shared/src/hardening.rs:"),
+            line.contains("internal error at shared/src/os/hardening.rs:"),
             "{line}"
         );
         assert!(line.ends_with("(a bug: please report it)"), "{line}");

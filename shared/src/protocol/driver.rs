@@ -5,12 +5,15 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use crate::action::{ACTIONS, Action, ArgsError};
-use crate::input::{read_input, server_url};
-use crate::wire::{Credentials, list_to_json};
-use crate::{Error, Store};
+use super::action::{ACTIONS, Action, ArgsError};
+use super::error::{Error, one_line};
+use super::input::{read_input, server_url};
+use super::store::Store;
+use super::wire::{Credentials, list_to_json};
+use crate::os::hardening;
+use crate::os::logging::{self, LogDefaults};
 
-/// What a helper tells about itself in `version` and `--help`.
+/// What a helper tells about itself in `version` and `--help`, and how it logs.
 #[derive(Debug, Clone, Copy)]
 pub struct HelperInfo {
     /// The binary's name, e.g. `docker-credential-pass`.
@@ -21,6 +24,50 @@ pub struct HelperInfo {
     pub about: &'static str,
     /// The helper's environment variables and files, printed under the actions by `--help`.
     pub details: &'static str,
+    /// Where and how much it logs when the user has said nothing.
+    pub log: LogDefaults,
+}
+
+impl HelperInfo {
+    /// The name without `docker-credential-`, as config.json names helpers (`pass`).
+    pub fn short_name(&self) -> &'static str {
+        self.name
+            .strip_prefix("docker-credential-")
+            .unwrap_or(self.name)
+    }
+}
+
+/// The whole `main` of a helper: hardening, logging, then real argv, stdin and stdout into
+/// [`run`]. `configure` (not part of the protocol: for people, see [`crate::configure`]) is
+/// handled here, outside the protocol driver.
+pub fn main(store: &dyn Store, info: &HelperInfo) -> ExitCode {
+    hardening::no_core_dumps();
+    hardening::one_line_panics(info.name);
+    logging::init(info.name, &info.log);
+    let mut argv = std::env::args_os();
+    let argv0 = argv.next().unwrap_or_default();
+    let args: Vec<OsString> = argv.collect();
+    let stdout = std::io::stdout();
+    if args.first().is_some_and(|a| a == "configure") {
+        let rest: Vec<String> = args[1..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return ExitCode::from(crate::configure::run(
+            store,
+            info,
+            &rest,
+            &mut stdout.lock(),
+        ));
+    }
+    let args = Action::args_with_argv0(&argv0, args);
+    run(
+        store,
+        info,
+        &args,
+        &mut std::io::stdin().lock(),
+        &mut stdout.lock(),
+    )
 }
 
 /// Runs one protocol exchange. Every error is one line on `stdout` and exit code 1, because
@@ -54,7 +101,7 @@ pub fn run(
         ))),
         Err(ArgsError::Unknown(action)) => Err(Error::BadInput(format!(
             "Unknown credential action `{}`: expected one of {ACTIONS}",
-            crate::error::one_line(&action)
+            one_line(&action)
         ))),
     };
     // One line per call: what was asked, how it ended, how long it took. Never a secret: the span
@@ -68,7 +115,7 @@ pub fn run(
         Err(err) => {
             tracing::info!(elapsed_ms, error = %err, "failed");
             (
-                format!("{}\n", crate::error::one_line(&err.to_string())),
+                format!("{}\n", one_line(&err.to_string())),
                 ExitCode::FAILURE,
             )
         }
@@ -146,10 +193,7 @@ fn help(info: &HelperInfo) -> String {
         version = info.version,
         about = info.about,
         details = info.details.trim_end(),
-        short = info
-            .name
-            .strip_prefix("docker-credential-")
-            .unwrap_or(info.name),
+        short = info.short_name(),
     )
 }
 
@@ -169,6 +213,7 @@ mod tests {
         version: "9.9.9",
         about: "A test helper.",
         details: "Environment: none.",
+        log: LogDefaults::OFF,
     };
 
     fn call(store: &crate::memory::MemoryStore, args: &[&str], stdin: &[u8]) -> (ExitCode, String) {

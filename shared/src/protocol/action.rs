@@ -1,6 +1,7 @@
 //! The action a helper is asked to perform: argv[1], parsed once.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
 
 /// What the client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,21 @@ impl Action {
         }
     }
 
+    /// The arguments to parse, given the program name it was run as. The Nomad podman driver runs
+    /// helpers with `cmd.Args = []string{"get"}`: argv[0] is the action and nothing follows. So
+    /// when no argument follows and argv[0]'s file name is one of the protocol's actions, that
+    /// is the action; otherwise the arguments are left as they are.
+    pub fn args_with_argv0(argv0: &OsStr, args: Vec<OsString>) -> Vec<OsString> {
+        if !args.is_empty() {
+            return args;
+        }
+        let name = Path::new(argv0).file_name().unwrap_or_default();
+        match name.to_str() {
+            Some(word @ ("get" | "store" | "erase" | "list" | "version")) => vec![word.into()],
+            _ => args,
+        }
+    }
+
     /// Parses the arguments after the program name. Like the Go helpers, exactly one is allowed.
     pub fn from_args(args: &[OsString]) -> Result<Action, ArgsError> {
         let [arg] = args else {
@@ -79,5 +95,19 @@ mod tests {
         assert_eq!(parse(&[]), Err(ArgsError::Usage));
         assert_eq!(parse(&["get", "x"]), Err(ArgsError::Usage));
         assert_eq!(parse(&["GET"]), Err(ArgsError::Unknown("GET".into())));
+    }
+
+    #[test]
+    fn argv0_names_the_action_only_when_nothing_follows() {
+        let with = |argv0: &str, args: &[&str]| {
+            let args = args.iter().map(OsString::from).collect();
+            Action::from_args(&Action::args_with_argv0(OsStr::new(argv0), args))
+        };
+        assert_eq!(with("get", &[]), Ok(Action::Get), "the Nomad podman driver");
+        assert_eq!(with("/some/dir/list", &[]), Ok(Action::List));
+        assert_eq!(with("get", &["store"]), Ok(Action::Store), "argv wins");
+        assert_eq!(with("docker-credential-pass", &[]), Err(ArgsError::Usage));
+        assert_eq!(with("configure", &[]), Err(ArgsError::Usage));
+        assert_eq!(with("--help", &[]), Err(ArgsError::Usage));
     }
 }

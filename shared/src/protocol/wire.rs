@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::{Error, Secret};
+use super::error::Error;
+use super::secret::Secret;
 
 /// The username the docker CLI uses for identity tokens (refresh tokens from OAuth registries).
 pub const TOKEN_USERNAME: &str = "<token>";
@@ -32,7 +33,7 @@ impl Credentials {
         if creds.server_url.is_empty() {
             return Err(Error::MissingServerUrl);
         }
-        crate::input::check_server_url(&creds.server_url)?;
+        super::input::check_server_url(&creds.server_url)?;
         if creds.username.is_empty() {
             return Err(Error::MissingUsername);
         }

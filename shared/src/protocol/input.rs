@@ -4,7 +4,7 @@ use std::io::Read;
 
 use zeroize::Zeroizing;
 
-use crate::Error;
+use super::error::Error;
 
 /// The most a helper reads from stdin. Real requests are a few hundred bytes; the bound keeps a
 /// runaway writer from making us allocate without limit.

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
-use crate::fs::{create_private_dir_all, open_private_append};
+use super::fs::{create_private_dir_all, open_private_append};
 
 /// The variable that turns logging on and sets its level: `off`, `error`, `warn`, `info`,
 /// `debug` or `trace`.
@@ -20,12 +20,21 @@ pub const LOG_ENV: &str = "DOCKER_CREDENTIAL_LOG";
 pub const LOG_FILE_ENV: &str = "DOCKER_CREDENTIAL_LOG_FILE";
 
 /// Where and how much a helper logs when the user has said nothing.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct LogDefaults {
     /// The level when [`LOG_ENV`] is unset; `None` keeps logging off (pass, keyring).
     pub level: Option<&'static str>,
-    /// The file when [`LOG_FILE_ENV`] is unset.
-    pub file: Option<PathBuf>,
+    /// The file when [`LOG_FILE_ENV`] is unset; `None` (or a function answering `None`) means
+    /// `<state dir>/rust-credential-helpers/<helper>.log`.
+    pub file: Option<fn() -> Option<PathBuf>>,
+}
+
+impl LogDefaults {
+    /// No log unless the user asks for one, in the usual place.
+    pub const OFF: LogDefaults = LogDefaults {
+        level: None,
+        file: None,
+    };
 }
 
 /// A log file is rotated when it grows past this...
@@ -35,7 +44,7 @@ pub const KEEP_FILES: u32 = 3;
 
 /// Starts logging if the user or the helper asked for it. Logging can never make a request fail:
 /// if no log file can be opened, the helper runs without a log.
-pub fn init(helper: &str, defaults: LogDefaults) -> Option<()> {
+pub fn init(helper: &str, defaults: &LogDefaults) -> Option<()> {
     let level = std::env::var(LOG_ENV)
         .ok()
         .filter(|v| !v.is_empty())
@@ -46,7 +55,7 @@ pub fn init(helper: &str, defaults: LogDefaults) -> Option<()> {
     let path = std::env::var_os(LOG_FILE_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or(defaults.file)
+        .or_else(|| defaults.file.and_then(|f| f()))
         .or_else(|| {
             dirs::state_dir().or_else(dirs::cache_dir).map(|d| {
                 d.join("rust-credential-helpers")
