@@ -16,9 +16,8 @@ if ((${#need[@]})); then
 fi
 command -v cargo-deb >/dev/null || cargo install --locked cargo-deb
 
-host=$(rustc -vV | sed -n 's/^host: //p')
 cargo build --locked --profile dist --workspace --bins
-out=target/$host/dist
+out=target/dist
 mkdir -p target/man
 declare -A SUMMARY=(
   [pass]="Docker credential helper on the pass store"
@@ -30,7 +29,7 @@ for name in "${!SUMMARY[@]}"; do
     --output "target/man/docker-credential-$name.1" "$out/docker-credential-$name"
 done
 for name in pass ecr-login keyring; do
-  cargo deb --locked --no-build --no-strip --profile dist --target "$host" -p "docker-credential-$name" --output target/debian/
+  cargo deb --locked --no-build --no-strip --profile dist -p "docker-credential-$name" --output target/debian/
 done
 echo "binary sizes (stripped, dist profile):"
 # The target is at most 6 MB per binary; one over it is flagged (not failed: the lock file moves
