@@ -9,6 +9,11 @@ use crate::protocol::secret::Secret;
 use crate::protocol::store::Store;
 use crate::protocol::wire::Credentials;
 
+/// The failure of `fail_on`: two lines, to test that errors reach the wire as one.
+#[derive(Debug, thiserror::Error)]
+#[error("backend broke\nbadly")]
+struct Broke;
+
 /// The store; `fail_on` names a server URL whose `store` fails with a two-line backend error.
 #[derive(Default)]
 pub struct MemoryStore {
@@ -40,7 +45,7 @@ impl Store for MemoryStore {
     }
     fn store(&self, c: &Credentials) -> Result<(), Error> {
         if self.fail_on.as_deref() == Some(c.server_url.as_str()) {
-            return Err(Error::backend("backend broke\nbadly"));
+            return Err(Error::backend(Broke));
         }
         self.entries.borrow_mut().insert(
             c.server_url.clone(),

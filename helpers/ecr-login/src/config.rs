@@ -12,9 +12,38 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+/// Why the configuration cannot be used; the message names the file (and the line).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// It exists but cannot be read.
+    #[error("invalid configuration: cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not JSON, or an unknown key (serde names the line and column).
+    #[error("invalid configuration: {}: {source}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What and where.
+        source: serde_json::Error,
+    },
+    /// An alias that names no ECR registry.
+    #[error("invalid configuration: the alias of {host}, {alias}, is not an ECR registry")]
+    BadAlias {
+        /// The host with the alias.
+        host: String,
+        /// What it names.
+        alias: String,
+    },
+}
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -39,13 +68,21 @@ pub struct RegistryConfig {
 
 impl Config {
     /// Reads the file; a missing file is an empty configuration. Errors name the file and line.
-    pub fn load(path: &Path) -> Result<Config, String> {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         };
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        serde_json::from_str(&text).map_err(|source| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// The settings for `host`: an exact entry, else the longest matching `*.suffix` pattern.

@@ -9,7 +9,7 @@ use crate::cache::{Cache, Freshness, now};
 use crate::paths::{self, DISABLE_CACHE_ENV, env_true};
 use crate::request::{self, NOT_ECR};
 use crate::timeout;
-use credhelper::os::child::{self, RunError};
+use credhelper::os::child::{self, Ending, RunError};
 use credhelper::protocol::driver::span_record;
 use credhelper::{Credentials, Error, Store};
 
@@ -23,6 +23,41 @@ pub const IGNORE_STORAGE_ENV: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
 /// ECR tokens from the cache, or from the fetcher.
 pub struct Front;
 
+/// Why the fetcher gave no token.
+#[derive(Debug, thiserror::Error)]
+pub enum FrontError {
+    /// `current_exe` failed.
+    #[error("cannot find my own path: {0}")]
+    OwnPath(#[source] std::io::Error),
+    /// The fetcher is not installed beside this binary.
+    #[error(
+        "{} is missing: it is installed next to docker-credential-ecr-login and fetches tokens on a cache miss; reinstall the helper",
+        path.display()
+    )]
+    FetcherMissing {
+        /// Where it should be.
+        path: PathBuf,
+    },
+    /// It could not be started.
+    #[error("cannot run {FETCHER}: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// It did not answer in time and was killed.
+    #[error("{FETCHER} did not answer within {secs} s")]
+    Timeout {
+        /// The bound.
+        secs: f64,
+    },
+    /// It crashed or was killed.
+    #[error("{FETCHER} crashed: it was {0}")]
+    Crashed(Ending),
+    /// It reported a failure: its one line, passed on as it said it.
+    #[error("{0}")]
+    Failed(String),
+    /// It answered, but not with credentials.
+    #[error("{FETCHER} answered with something that is not credentials")]
+    BadAnswer,
+}
+
 fn cache() -> Option<Cache> {
     if env_true(DISABLE_CACHE_ENV) {
         return None;
@@ -30,23 +65,51 @@ fn cache() -> Option<Cache> {
     paths::cache_dir().map(Cache::new)
 }
 
-fn fetcher() -> Result<PathBuf, Error> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::backend(format!("cannot find my own path: {e}")))?;
+fn fetcher() -> Result<PathBuf, FrontError> {
+    let exe = std::env::current_exe().map_err(FrontError::OwnPath)?;
     let path = exe.with_file_name(FETCHER);
     if path.is_file() {
         Ok(path)
     } else {
-        Err(Error::backend(format!(
-            "{} is missing: it is installed next to docker-credential-ecr-login and fetches tokens on a cache miss; reinstall the helper",
-            path.display()
-        )))
+        Err(FrontError::FetcherMissing { path })
     }
+}
+
+/// Runs the fetcher for `server_url`. It answers only for an ECR registry (this binary has
+/// resolved the URL already), so its failures are failures, never a miss.
+fn fetch(server_url: &str) -> Result<Credentials, FrontError> {
+    let mut cmd = Command::new(fetcher()?);
+    cmd.arg("get");
+    // The fetcher may wait up to one timeout for another process's fetch, then fetch itself.
+    let limit = timeout() * 2 + Duration::from_secs(3);
+    let out = child::run(cmd, server_url.as_bytes(), limit).map_err(|e| match e {
+        RunError::Spawn(e) => FrontError::Spawn(e),
+        RunError::Timeout(d) => FrontError::Timeout {
+            secs: d.as_secs_f64(),
+        },
+    })?;
+    if out.ending().signal().is_some() {
+        return Err(FrontError::Crashed(out.ending()));
+    }
+    let text = std::str::from_utf8(&out.stdout).map_err(|_| FrontError::BadAnswer)?;
+    if !out.success() {
+        let line = text.trim();
+        return Err(if line.is_empty() {
+            FrontError::Failed(format!("{FETCHER} failed with {}", out.ending()))
+        } else {
+            FrontError::Failed(line.to_string())
+        });
+    }
+    let creds = Credentials::from_get_json(text).map_err(|_| FrontError::BadAnswer)?;
+    Ok(Credentials {
+        server_url: server_url.to_string(),
+        ..creds
+    })
 }
 
 impl Store for Front {
     fn get(&self, server_url: &str) -> Result<Credentials, Error> {
-        let Some(req) = request::resolve(server_url)? else {
+        let Some(req) = request::resolve(server_url).map_err(Error::bad_input)? else {
             tracing::info!("{NOT_ECR}");
             return Err(Error::NotFound);
         };
@@ -64,40 +127,7 @@ impl Store for Front {
             });
         }
         span_record("cache", "miss");
-        // The fetcher is a credential helper too: the same request on stdin, the same answer.
-        let mut cmd = Command::new(fetcher()?);
-        cmd.arg("get");
-        // The fetcher may wait up to one timeout for another process's fetch, then fetch itself.
-        let limit = timeout() * 2 + Duration::from_secs(3);
-        let out = child::run(cmd, server_url.as_bytes(), limit).map_err(|e| match e {
-            RunError::Spawn(e) => Error::backend(format!("cannot run {FETCHER}: {e}")),
-            RunError::Timeout(d) => {
-                Error::backend(format!("{FETCHER} did not answer within {} s", d.as_secs()))
-            }
-        })?;
-        let text = std::str::from_utf8(&out.stdout)
-            .map_err(|_| Error::backend(format!("{FETCHER} wrote non-UTF-8")))?;
-        if !out.success() {
-            let line = text.trim();
-            return Err(if line == Error::NotFound.to_string() {
-                Error::NotFound
-            } else {
-                Error::backend(if line.is_empty() {
-                    format!("{FETCHER} failed")
-                } else {
-                    line.to_string()
-                })
-            });
-        }
-        let creds = Credentials::from_get_json(text).map_err(|_| {
-            Error::backend(format!(
-                "{FETCHER} answered with something that is not credentials"
-            ))
-        })?;
-        Ok(Credentials {
-            server_url: server_url.to_string(),
-            ..creds
-        })
+        fetch(server_url).map_err(Error::backend)
     }
 
     fn store(&self, _: &Credentials) -> Result<(), Error> {

@@ -1,8 +1,6 @@
 //! From a server URL to what both binaries need: the registry, its settings and its cache key.
 
-use credhelper::Error;
-
-use crate::config::{Config, RegistryConfig};
+use crate::config::{Config, ConfigError, RegistryConfig};
 use crate::paths;
 use crate::registry::{self, Registry, Service};
 
@@ -24,10 +22,9 @@ pub struct Request {
 }
 
 /// Resolves `server_url`; `Ok(None)` if it is not an ECR registry (nor an alias of one).
-pub fn resolve(server_url: &str) -> Result<Option<Request>, Error> {
+pub fn resolve(server_url: &str) -> Result<Option<Request>, ConfigError> {
     let config = match paths::config_file() {
-        Some(path) => Config::load(&path)
-            .map_err(|e| Error::bad_input(format!("invalid configuration: {e}")))?,
+        Some(path) => Config::load(&path)?,
         None => Config::default(),
     };
     // An entry may name the address with its port (a local mirror) or the host alone.
@@ -39,10 +36,9 @@ pub fn resolve(server_url: &str) -> Result<Option<Request>, Error> {
         .unwrap_or_default();
     let (registry, settings) = match &own.alias {
         Some(alias) => {
-            let real = registry::parse(alias).ok_or_else(|| {
-                Error::bad_input(format!(
-                    "invalid configuration: the alias of {host}, {alias}, is not an ECR registry"
-                ))
+            let real = registry::parse(alias).ok_or_else(|| ConfigError::BadAlias {
+                host: host.to_string(),
+                alias: alias.clone(),
             })?;
             // The alias's own settings give the profile and role unless the host names them.
             let base = config.for_host(&real.host).cloned().unwrap_or_default();

@@ -7,6 +7,7 @@ use credhelper::os::env::{self, Prompter};
 use credhelper::{Credentials, Error, Store};
 
 use crate::bounded;
+use crate::errors::{KeyringError, Which};
 
 /// Environment: `secret-service` or `keyutils` (Linux); the platform default otherwise.
 pub const BACKEND_ENV: &str = "DOCKER_CREDENTIAL_KEYRING_BACKEND";
@@ -23,9 +24,22 @@ enum Backend {
     Simple,
 }
 
+impl Backend {
+    fn which(self) -> Which {
+        match self {
+            #[cfg(all(unix, not(target_os = "macos")))]
+            Backend::SecretService => Which::SecretService,
+            Backend::Simple if cfg!(target_os = "macos") => Which::Keychain,
+            Backend::Simple if cfg!(windows) => Which::CredentialManager,
+            Backend::Simple => Which::KernelKeyring,
+        }
+    }
+}
+
 /// docker credentials in the OS keyring.
 pub struct KeyringStore {
-    backend: Result<Backend, String>,
+    /// The keyring asked for, or what was wrong with the request (reported by every action).
+    backend: Result<Backend, (String, &'static str)>,
     limit: Duration,
 }
 
@@ -38,13 +52,13 @@ impl KeyringStore {
             Ok("secret-service") => Ok(Backend::SecretService),
             #[cfg(target_os = "linux")]
             Ok("keyutils") => Ok(Backend::Simple),
-            Ok(other) => Err(format!(
-                "unknown {BACKEND_ENV}={other}: expected {}",
+            Ok(other) => Err((
+                other.to_string(),
                 if cfg!(target_os = "linux") {
                     "secret-service or keyutils"
                 } else {
                     "nothing (this platform has one keyring)"
-                }
+                },
             )),
         };
         // Only a display can show the keyring's unlock prompt; without one nobody can answer,
@@ -62,19 +76,24 @@ impl KeyringStore {
 
     fn call<T: Send + 'static>(
         &self,
-        op: impl FnOnce(Backend) -> Result<T, Error> + Send + 'static,
+        op: impl FnOnce(Backend) -> Result<T, KeyringError> + Send + 'static,
     ) -> Result<T, Error> {
-        let backend = self.backend.clone().map_err(Error::bad_input)?;
+        let backend = self
+            .backend
+            .clone()
+            .map_err(|(value, expected)| KeyringError::UnknownBackend { value, expected })?;
         #[cfg(all(unix, not(target_os = "macos")))]
         if backend == Backend::SecretService {
             crate::secret_service::check_bus()?;
         }
         let secs = self.limit.as_secs_f64();
-        bounded::run(
-            self.limit,
-            move || timeout_error(backend, secs),
-            move || op(backend),
-        )
+        let result = bounded::run(self.limit, move || op(backend)).unwrap_or_else(|| {
+            Err(KeyringError::Timeout {
+                which: backend.which(),
+                secs,
+            })
+        });
+        Ok(result?)
     }
 }
 
@@ -83,18 +102,6 @@ fn default_backend() -> Backend {
     return Backend::SecretService;
     #[cfg(not(all(unix, not(target_os = "macos"))))]
     return Backend::Simple;
-}
-
-fn timeout_error(backend: Backend, secs: f64) -> Error {
-    match backend {
-        #[cfg(all(unix, not(target_os = "macos")))]
-        Backend::SecretService => Error::backend(format!(
-            "the Secret Service did not answer within {secs} s: either none runs on the session bus (start gnome-keyring-daemon --components=secrets, or KeePassXC's Secret Service) or the keyring is locked and waits for a prompt nobody can answer (unlock it first); {TIMEOUT_ENV} raises the bound"
-        )),
-        Backend::Simple => Error::backend(format!(
-            "the keyring did not answer within {secs} s ({TIMEOUT_ENV} raises the bound)"
-        )),
-    }
 }
 
 impl Store for KeyringStore {
@@ -126,10 +133,11 @@ impl Store for KeyringStore {
     }
 
     fn list(&self) -> Result<BTreeMap<String, String>, Error> {
-        self.call(move |b| match b {
+        let listed = self.call(move |b| match b {
             #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::SecretService => crate::secret_service::list(),
-            Backend::Simple => Err(Error::NotImplemented),
-        })
+            Backend::SecretService => crate::secret_service::list().map(Some),
+            Backend::Simple => Ok(None),
+        })?;
+        listed.ok_or(Error::NotImplemented)
     }
 }

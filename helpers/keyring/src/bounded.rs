@@ -4,28 +4,29 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use credhelper::Error;
+use crate::errors::KeyringError;
 
-/// Runs `f` on a worker thread and waits at most `limit` for it. On time-out the worker is left
-/// behind; the helper answers and exits, which ends it.
+/// Runs `f` on a worker thread and waits at most `limit` for it: `None` if it did not finish.
+/// On time-out the worker is left behind; the helper answers and exits, which ends it.
 pub fn run<T: Send + 'static>(
     limit: Duration,
-    on_timeout: impl FnOnce() -> Error,
-    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
+    f: impl FnOnce() -> Result<T, KeyringError> + Send + 'static,
+) -> Option<Result<T, KeyringError>> {
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name("keyring".into())
         .spawn(move || {
             let _ = tx.send(f());
-        })
-        .map_err(|e| Error::backend(format!("cannot start a thread: {e}")))?;
+        });
+    if let Err(e) = spawned {
+        return Some(Err(KeyringError::Worker(e.to_string())));
+    }
     match rx.recv_timeout(limit) {
-        Ok(result) => result,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(on_timeout()),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err(Error::backend("the keyring call panicked"))
-        }
+        Ok(result) => Some(result),
+        Err(mpsc::RecvTimeoutError::Timeout) => None,
+        Err(mpsc::RecvTimeoutError::Disconnected) => Some(Err(KeyringError::Worker(
+            "the worker thread stopped without an answer".into(),
+        ))),
     }
 }
 
@@ -35,18 +36,14 @@ mod tests {
 
     #[test]
     fn returns_in_time_or_times_out() {
-        let quick = run(Duration::from_secs(5), || Error::NotImplemented, || Ok(7));
-        assert_eq!(quick.ok(), Some(7));
+        let quick = run(Duration::from_secs(5), || Ok(7));
+        assert!(matches!(quick, Some(Ok(7))));
         let start = std::time::Instant::now();
-        let slow = run(
-            Duration::from_millis(100),
-            || Error::backend("too slow"),
-            || {
-                std::thread::sleep(Duration::from_secs(5));
-                Ok(())
-            },
-        );
-        assert_eq!(slow.unwrap_err().to_string(), "too slow");
+        let slow = run(Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(())
+        });
+        assert!(slow.is_none(), "timed out");
         assert!(start.elapsed() < Duration::from_secs(2));
     }
 }

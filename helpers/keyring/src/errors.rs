@@ -1,41 +1,235 @@
-//! keyring errors mapped to the protocol's, with what the user can do about each.
+//! The keyring's failures as values, mapped to the protocol's errors at the `Store` boundary
+//! (`backend.rs`). Nothing here reads an error's text back: a case that matters has a variant.
 
 use credhelper::Error;
 
-/// The name of the Linux kernel keyring in messages.
-pub const KERNEL_KEYRING: &str = "kernel keyring";
+/// Which keyring a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The Secret Service over D-Bus (gnome-keyring, KeePassXC).
+    SecretService,
+    /// The Linux kernel keyring.
+    KernelKeyring,
+    /// The macOS Keychain.
+    Keychain,
+    /// The Windows Credential Manager.
+    CredentialManager,
+}
 
-/// Maps a keyring-core error; `what` names the store for the messages.
-pub fn map(err: keyring_core::Error, what: &str) -> Error {
-    use keyring_core::Error as K;
-    match err {
-        K::NoEntry => Error::NotFound,
-        K::NoStorageAccess(e) if what == KERNEL_KEYRING => Error::backend(format!(
-            "the {what} refused access ({e}): this process has no session keyring of its own; run the client under `keyctl session - …` or in a PAM login session (pam_keyinit)"
-        )),
-        K::NoStorageAccess(e) => Error::backend(format!(
-            "the {what} is locked and cannot be unlocked here ({e}): unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
-        )),
-        K::BadEncoding(_) => Error::backend(format!("the secret in the {what} is not UTF-8 text")),
-        K::TooLong(name, limit) => Error::bad_input(format!(
-            "the {name} is too long for the {what}: at most {limit} characters fit"
-        )),
-        K::Invalid(name, why) => Error::bad_input(format!("invalid {name} for the {what}: {why}")),
-        K::PlatformFailure(e) => {
-            let text = e.to_string();
-            if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
-                no_provider()
-            } else {
-                Error::backend(format!("the {what} failed: {text}"))
-            }
-        }
-        other => Error::backend(format!("the {what} failed: {other}")),
+impl std::fmt::Display for Which {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Which::SecretService => "Secret Service",
+            Which::KernelKeyring => "kernel keyring",
+            Which::Keychain => "Keychain",
+            Which::CredentialManager => "Windows Credential Manager",
+        })
     }
 }
 
-/// The session bus answers but nothing provides the Secret Service on it.
-pub fn no_provider() -> Error {
-    Error::backend(
-        "no Secret Service on the D-Bus session bus: start one (gnome-keyring-daemon --start --components=secrets, or KeePassXC with its Secret Service integration), or set DOCKER_CREDENTIAL_KEYRING_BACKEND=keyutils",
-    )
+/// Why a keyring call failed. Every message says what to do; none holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    /// No credential for the server.
+    #[error("credentials not found in native keychain")]
+    NotFound,
+    /// `DOCKER_CREDENTIAL_KEYRING_BACKEND` names no keyring of this platform.
+    #[error("unknown {}={value}: expected {expected}", crate::backend::BACKEND_ENV)]
+    UnknownBackend {
+        /// What it says.
+        value: String,
+        /// What it may say here.
+        expected: &'static str,
+    },
+    /// No session bus at all.
+    #[error(
+        "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and $XDG_RUNTIME_DIR/bus does not exist; run inside a desktop session or `dbus-run-session -- …`, or set DOCKER_CREDENTIAL_KEYRING_BACKEND=keyutils"
+    )]
+    NoBus,
+    /// A session bus on which nothing provides the Secret Service.
+    #[error(
+        "no Secret Service on the D-Bus session bus: start one (gnome-keyring-daemon --start --components=secrets, or KeePassXC with its Secret Service integration), or set DOCKER_CREDENTIAL_KEYRING_BACKEND=keyutils"
+    )]
+    NoProvider,
+    /// The item is in a locked collection and no unlock prompt can be shown.
+    #[error(
+        "the Secret Service keyring holding {url} is locked and no unlock prompt can be shown here: unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
+    )]
+    LockedNoPrompt {
+        /// The server.
+        url: String,
+    },
+    /// The keyring refused access: locked, or (kernel keyring) no session keyring of our own.
+    #[error("{}", no_access_message(*which, source.as_ref()))]
+    NoAccess {
+        /// Which keyring.
+        which: Which,
+        /// The platform's reason.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The call did not finish within the bound.
+    #[error("{}", timeout_message(*which, *secs))]
+    Timeout {
+        /// Which keyring.
+        which: Which,
+        /// The bound, in seconds.
+        secs: f64,
+    },
+    /// The stored secret is not UTF-8 text (the protocol carries text).
+    #[error("the secret in the {which} is not UTF-8 text")]
+    NotUtf8 {
+        /// Which keyring.
+        which: Which,
+    },
+    /// A one-item store's item that is not docker credentials JSON.
+    #[error("the {which} item for {url} is not ours (not docker credentials JSON)")]
+    NotOurs {
+        /// Which keyring.
+        which: Which,
+        /// The server.
+        url: String,
+    },
+    /// A value the keyring cannot hold.
+    #[error("the {field} is too long for the {which}: at most {limit} characters fit")]
+    TooLong {
+        /// Which keyring.
+        which: Which,
+        /// Which value.
+        field: String,
+        /// Its limit.
+        limit: u32,
+    },
+    /// A value the keyring refuses.
+    #[error("invalid {field} for the {which}: {why}")]
+    Invalid {
+        /// Which keyring.
+        which: Which,
+        /// Which value.
+        field: String,
+        /// Why.
+        why: String,
+    },
+    /// More than one item matched where one was expected.
+    #[error(
+        "{count} items in the {which} match one credential; remove the extra ones (secret-tool search --all …)"
+    )]
+    Ambiguous {
+        /// Which keyring.
+        which: Which,
+        /// How many.
+        count: usize,
+    },
+    /// The Secret Service answered with something it should not have.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[error("the Secret Service sent odd attributes: {0}")]
+    OddReply(#[source] zbus::zvariant::Error),
+    /// A D-Bus call failed.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[error("the Secret Service failed: {0}")]
+    Dbus(#[source] zbus::Error),
+    /// The platform store failed otherwise.
+    #[error("the {which} failed: {source}")]
+    Platform {
+        /// Which keyring.
+        which: Which,
+        /// The platform's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// This platform has no keyring we support.
+    #[error("the {which} is not supported here: {why}")]
+    Unsupported {
+        /// Which keyring.
+        which: Which,
+        /// Why.
+        why: String,
+    },
+    /// The worker thread could not start, or died.
+    #[error("the keyring call could not run: {0}")]
+    Worker(String),
+}
+
+fn no_access_message(which: Which, source: &(dyn std::error::Error + Send + Sync)) -> String {
+    match which {
+        Which::KernelKeyring => format!(
+            "the {which} refused access ({source}): this process has no session keyring of its own; run the client under `keyctl session - …` or in a PAM login session (pam_keyinit)"
+        ),
+        _ => format!(
+            "the {which} is locked and cannot be unlocked here ({source}): unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
+        ),
+    }
+}
+
+fn timeout_message(which: Which, secs: f64) -> String {
+    let env = crate::backend::TIMEOUT_ENV;
+    match which {
+        Which::SecretService => format!(
+            "the Secret Service did not answer within {secs} s: either none runs on the session bus (start gnome-keyring-daemon --components=secrets, or KeePassXC's Secret Service) or the keyring is locked and waits for a prompt nobody can answer (unlock it first); {env} raises the bound"
+        ),
+        _ => format!("the {which} did not answer within {secs} s ({env} raises the bound)"),
+    }
+}
+
+impl KeyringError {
+    /// Maps a keyring-core error, from the keyring `which`. The platform errors inside stay
+    /// whole as the source; keyring-core's own `Display` is never used, since some of its
+    /// variants print `Debug` dumps of entries.
+    pub fn from_core(err: keyring_core::Error, which: Which) -> KeyringError {
+        use keyring_core::Error as K;
+        match err {
+            K::NoEntry => KeyringError::NotFound,
+            K::NoStorageAccess(source) => KeyringError::NoAccess { which, source },
+            K::BadEncoding(_) | K::BadDataFormat(..) => KeyringError::NotUtf8 { which },
+            K::TooLong(field, limit) => KeyringError::TooLong {
+                which,
+                field,
+                limit,
+            },
+            K::Invalid(field, why) => KeyringError::Invalid { which, field, why },
+            K::Ambiguous(entries) => KeyringError::Ambiguous {
+                which,
+                count: entries.len(),
+            },
+            K::PlatformFailure(source) => {
+                #[cfg(all(unix, not(target_os = "macos")))]
+                if which == Which::SecretService && crate::dbus::no_provider(source.as_ref()) {
+                    return KeyringError::NoProvider;
+                }
+                KeyringError::Platform { which, source }
+            }
+            K::NotSupportedByStore(why) => KeyringError::Unsupported { which, why },
+            other => KeyringError::Platform {
+                which,
+                source: Box::new(CoreError(core_summary(&other))),
+            },
+        }
+    }
+}
+
+/// keyring-core variants this code does not expect (no default store, a malformed store),
+/// summarised by name.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct CoreError(&'static str);
+
+fn core_summary(err: &keyring_core::Error) -> &'static str {
+    use keyring_core::Error as K;
+    match err {
+        K::BadStoreFormat(_) => "the store's data is malformed",
+        K::NoDefaultStore => "no keyring store was set up",
+        _ => "an unexpected keyring error",
+    }
+}
+
+/// The protocol's error for a keyring failure: a value the keyring cannot hold is the caller's
+/// to fix; every other failure is the backend's.
+impl From<KeyringError> for Error {
+    fn from(e: KeyringError) -> Error {
+        match e {
+            KeyringError::NotFound => Error::NotFound,
+            KeyringError::UnknownBackend { .. }
+            | KeyringError::TooLong { .. }
+            | KeyringError::Invalid { .. } => Error::bad_input(e),
+            e => Error::backend(e),
+        }
+    }
 }

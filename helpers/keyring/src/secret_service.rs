@@ -8,24 +8,26 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use credhelper::os::env::{self, Prompter};
-use credhelper::{Credentials, Error, Secret};
+use credhelper::{Credentials, Secret};
 use keyring_core::Entry;
 use zbus::zvariant::OwnedObjectPath;
 
 use crate::dbus::Reader;
 
-use crate::errors::{map, no_provider};
+use crate::errors::{KeyringError, Which};
 
 /// The libsecret schema of docker's items; libsecret stores it as the `xdg:schema` attribute.
 const SCHEMA: &str = "io.docker.Credentials";
-const WHAT: &str = "Secret Service";
+
+fn map(e: keyring_core::Error) -> KeyringError {
+    KeyringError::from_core(e, Which::SecretService)
+}
 
 /// Fails at once, naming the fix, when there is no session bus at all: D-Bus clients otherwise
 /// report it in ways nobody can act on.
-pub fn check_bus() -> Result<(), Error> {
+pub fn check_bus() -> Result<(), KeyringError> {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
         return Ok(());
     }
@@ -33,44 +35,29 @@ pub fn check_bus() -> Result<(), Error> {
     if socket.as_ref().is_some_and(|s| s.exists()) {
         return Ok(());
     }
-    Err(Error::backend(
-        "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and $XDG_RUNTIME_DIR/bus does not exist; run inside a desktop session or `dbus-run-session -- …`, or set DOCKER_CREDENTIAL_KEYRING_BACKEND=keyutils",
-    ))
+    Err(KeyringError::NoBus)
 }
 
-/// Connects keyring-core's default store to the Secret Service, once per process.
-fn connect() -> Result<(), Error> {
-    static CONNECTED: OnceLock<Result<(), String>> = OnceLock::new();
-    CONNECTED
-        .get_or_init(|| match zbus_secret_service_keyring_store::Store::new() {
-            Ok(store) => {
-                keyring_core::set_default_store(store);
-                Ok(())
-            }
-            Err(e) => Err(map(e, WHAT).to_string()),
-        })
-        .clone()
-        .map_err(|e| {
-            if e.contains("Secret Service on the D-Bus") {
-                no_provider()
-            } else {
-                Error::Backend(e)
-            }
-        })
+/// Connects keyring-core's default store to the Secret Service. A process makes one call, so
+/// this runs at most once per process.
+fn connect() -> Result<(), KeyringError> {
+    let store = zbus_secret_service_keyring_store::Store::new().map_err(map)?;
+    keyring_core::set_default_store(store);
+    Ok(())
 }
 
-fn search(attrs: &[(&str, &str)]) -> Result<Vec<Entry>, Error> {
+fn search(attrs: &[(&str, &str)]) -> Result<Vec<Entry>, KeyringError> {
     connect()?;
     let spec: HashMap<&str, &str> = attrs.iter().copied().collect();
-    Entry::search(&spec).map_err(|e| map(e, WHAT))
+    Entry::search(&spec).map_err(map)
 }
 
 /// The entries for `url`, with their usernames, alphabetically (the documented choice when a
 /// server has several).
-fn entries_for(url: &str) -> Result<Vec<(String, Entry)>, Error> {
+fn entries_for(url: &str) -> Result<Vec<(String, Entry)>, KeyringError> {
     let mut found = Vec::new();
     for entry in search(&[("xdg:schema", SCHEMA), ("server", url)])? {
-        let attrs = entry.get_attributes().map_err(|e| map(e, WHAT))?;
+        let attrs = entry.get_attributes().map_err(map)?;
         found.push((attrs.get("username").cloned().unwrap_or_default(), entry));
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
@@ -81,22 +68,22 @@ fn entries_for(url: &str) -> Result<Vec<(String, Entry)>, Error> {
 /// costs ~4.7 ms of pure-Rust big-number arithmetic per get, more than everything else the get
 /// does. The session bus is a socket of this user: a process that can watch it can ask the
 /// Secret Service for the secret itself, so DH protects nothing here.
-pub fn get(url: &str) -> Result<Credentials, Error> {
+pub fn get(url: &str) -> Result<Credentials, KeyringError> {
     let bus = Reader::connect()?;
     let attrs = HashMap::from([("xdg:schema", SCHEMA), ("server", url)]);
     let found = bus.search(&attrs)?;
     if found.unlocked.is_empty() && !found.locked.is_empty() {
         if !env::may_prompt(Prompter::Display) {
-            return Err(Error::backend(format!(
-                "the {WHAT} keyring holding {url} is locked and no unlock prompt can be shown here: unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
-            )));
+            return Err(KeyringError::LockedNoPrompt {
+                url: url.to_string(),
+            });
         }
         // A desktop can show the unlock prompt: keyring-core's search unlocks what it finds.
         let (username, entry) = entries_for(url)?
             .into_iter()
             .next()
-            .ok_or(Error::NotFound)?;
-        let secret = entry.get_password().map_err(|e| map(e, WHAT))?;
+            .ok_or(KeyringError::NotFound)?;
+        let secret = entry.get_password().map_err(map)?;
         return Ok(Credentials {
             server_url: url.to_string(),
             username,
@@ -111,12 +98,10 @@ pub fn get(url: &str) -> Result<Credentials, Error> {
             best = Some((user, item));
         }
     }
-    let (username, item) = best.ok_or(Error::NotFound)?;
+    let (username, item) = best.ok_or(KeyringError::NotFound)?;
     let bytes = bus.secret(item)?;
-    let secret = std::str::from_utf8(&bytes).map_err(|_| {
-        Error::backend(format!(
-            "the secret of {url} in the {WHAT} is not UTF-8 text"
-        ))
+    let secret = std::str::from_utf8(&bytes).map_err(|_| KeyringError::NotUtf8 {
+        which: Which::SecretService,
     })?;
     Ok(Credentials {
         server_url: url.to_string(),
@@ -125,7 +110,7 @@ pub fn get(url: &str) -> Result<Credentials, Error> {
     })
 }
 
-pub fn store(c: &Credentials) -> Result<(), Error> {
+pub fn store(c: &Credentials) -> Result<(), KeyringError> {
     let existing = search(&[
         ("xdg:schema", SCHEMA),
         ("server", &c.server_url),
@@ -134,43 +119,38 @@ pub fn store(c: &Credentials) -> Result<(), Error> {
     if !existing.is_empty() {
         // Update in place (an item the Go helper wrote, or ours): never a duplicate.
         for entry in existing {
-            entry
-                .set_password(c.secret.expose())
-                .map_err(|e| map(e, WHAT))?;
+            entry.set_password(c.secret.expose()).map_err(map)?;
         }
         return Ok(());
     }
     // keyring-core creates the item (its own `service` and `username` attributes, the label as
     // the Go helper sets it); the attributes docker's schema adds follow.
     let modifiers = HashMap::from([("label", c.server_url.as_str())]);
-    let entry = Entry::new_with_modifiers(&c.server_url, &c.username, &modifiers)
-        .map_err(|e| map(e, WHAT))?;
-    entry
-        .set_password(c.secret.expose())
-        .map_err(|e| map(e, WHAT))?;
+    let entry = Entry::new_with_modifiers(&c.server_url, &c.username, &modifiers).map_err(map)?;
+    entry.set_password(c.secret.expose()).map_err(map)?;
     let attrs = HashMap::from([
         ("xdg:schema", SCHEMA),
         ("label", "Docker Credentials"),
         ("server", c.server_url.as_str()),
         ("docker_cli", "1"),
     ]);
-    entry.update_attributes(&attrs).map_err(|e| map(e, WHAT))
+    entry.update_attributes(&attrs).map_err(map)
 }
 
-pub fn erase(url: &str) -> Result<(), Error> {
+pub fn erase(url: &str) -> Result<(), KeyringError> {
     let entries = entries_for(url)?;
     if entries.is_empty() {
-        return Err(Error::NotFound);
+        return Err(KeyringError::NotFound);
     }
     for (_, entry) in entries {
-        entry.delete_credential().map_err(|e| map(e, WHAT))?;
+        entry.delete_credential().map_err(map)?;
     }
     Ok(())
 }
 
 /// Every docker item's `server` and `username` attributes. Attributes are readable on locked
 /// items, so this never unlocks anything (keyring-core's search would unlock every match).
-pub fn list() -> Result<BTreeMap<String, String>, Error> {
+pub fn list() -> Result<BTreeMap<String, String>, KeyringError> {
     let bus = Reader::connect()?;
     let found = bus.search(&HashMap::from([
         ("xdg:schema", SCHEMA),

@@ -6,7 +6,44 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
-use credhelper::Error;
+
+/// Why a name cannot be placed in the store, or the store cannot be found.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    /// Neither `PASSWORD_STORE_DIR` nor a home directory.
+    #[error("cannot find the pass store: set PASSWORD_STORE_DIR or HOME")]
+    NoStore,
+    /// The server URL's directory name would be longer than a file name may be.
+    #[error(
+        "server URL is too long for the pass store: {len} bytes, at most {max} fit in a file name"
+    )]
+    ServerTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The most that fits.
+        max: usize,
+    },
+    /// The username's file name would be longer than a file name may be.
+    #[error("username is too long for the pass store: at most {max} bytes fit in a file name")]
+    UserTooLong {
+        /// The most that fits.
+        max: usize,
+    },
+    /// A `.gpg-id` with no key in it.
+    #[error("{} names no gpg key", file.display())]
+    EmptyGpgId {
+        /// The file.
+        file: PathBuf,
+    },
+    /// A `.gpg-id` that cannot be read.
+    #[error("cannot read {}: {source}", file.display())]
+    UnreadableGpgId {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
 
 /// The folder of the pass store the Go helper and we keep docker credentials in.
 pub const NAMESPACE: &str = "docker-credential-helpers";
@@ -15,24 +52,23 @@ pub const NAMESPACE: &str = "docker-credential-helpers";
 const NAME_MAX: usize = 255;
 
 /// The pass store's root: `$PASSWORD_STORE_DIR`, else `~/.password-store`, as pass does.
-pub fn store_root() -> Result<PathBuf, Error> {
+pub fn store_root() -> Result<PathBuf, LayoutError> {
     if let Some(dir) = std::env::var_os("PASSWORD_STORE_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
     dirs::home_dir()
         .map(|h| h.join(".password-store"))
-        .ok_or_else(|| Error::backend("cannot find the pass store: set PASSWORD_STORE_DIR or HOME"))
+        .ok_or(LayoutError::NoStore)
 }
 
 /// The directory name for a server URL: base64url with padding, exactly as the Go helper.
-pub fn encode_server(url: &str) -> Result<String, Error> {
+pub fn encode_server(url: &str) -> Result<String, LayoutError> {
     let name = URL_SAFE.encode(url);
     if name.len() > NAME_MAX {
-        return Err(Error::bad_input(format!(
-            "server URL is too long for the pass store: {} bytes, at most {} fit in a file name",
-            url.len(),
-            NAME_MAX / 4 * 3
-        )));
+        return Err(LayoutError::ServerTooLong {
+            len: url.len(),
+            max: NAME_MAX / 4 * 3,
+        });
     }
     Ok(name)
 }
@@ -46,7 +82,7 @@ pub fn decode_server(name: &str) -> Option<String> {
 /// The file name (without `.gpg`) for a username. Plain names are kept as they are, so names the
 /// Go helper wrote stay readable; `%`, `/`, a leading `.` and control characters are
 /// percent-encoded, so every username round-trips and none can leave its directory.
-pub fn encode_user(user: &str) -> Result<String, Error> {
+pub fn encode_user(user: &str) -> Result<String, LayoutError> {
     let mut out = String::with_capacity(user.len());
     for (i, c) in user.char_indices() {
         match c {
@@ -62,10 +98,9 @@ pub fn encode_user(user: &str) -> Result<String, Error> {
         }
     }
     if out.len() + ".gpg".len() > NAME_MAX {
-        return Err(Error::bad_input(format!(
-            "username is too long for the pass store: at most {} bytes fit in a file name",
-            NAME_MAX - ".gpg".len()
-        )));
+        return Err(LayoutError::UserTooLong {
+            max: NAME_MAX - ".gpg".len(),
+        });
     }
     Ok(out)
 }
@@ -102,7 +137,7 @@ fn hex(b: u8) -> Option<u8> {
 /// The recipients for an entry in `dir`: `$PASSWORD_STORE_KEY` if set, else the nearest
 /// `.gpg-id` from `dir` up to `root`, one id per line, `#` comments ignored, as pass reads it.
 /// `None` when the store was never initialised.
-pub fn recipients(root: &Path, dir: &Path) -> Result<Option<Vec<String>>, Error> {
+pub fn recipients(root: &Path, dir: &Path) -> Result<Option<Vec<String>>, LayoutError> {
     if let Ok(keys) = std::env::var("PASSWORD_STORE_KEY") {
         let keys: Vec<String> = keys.split_whitespace().map(str::to_string).collect();
         if !keys.is_empty() {
@@ -120,20 +155,12 @@ pub fn recipients(root: &Path, dir: &Path) -> Result<Option<Vec<String>>, Error>
                     .filter(|l| !l.is_empty())
                     .collect();
                 if ids.is_empty() {
-                    return Err(Error::backend(format!(
-                        "{} names no gpg key",
-                        file.display()
-                    )));
+                    return Err(LayoutError::EmptyGpgId { file });
                 }
                 return Ok(Some(ids));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(Error::backend(format!(
-                    "cannot read {}: {e}",
-                    file.display()
-                )));
-            }
+            Err(source) => return Err(LayoutError::UnreadableGpgId { file, source }),
         }
         if d == root {
             break;

@@ -24,6 +24,55 @@ const USAGE: &str = "usage: NAME configure [--registry HOST]... [--file PATH] [-
   --force          replace a different helper already configured\n\
   --apply          write the change (a backup is kept as FILE.bak); without it, only show the diff";
 
+/// Why `configure` changed nothing. Each message names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+enum ConfigureError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot find the docker config: set DOCKER_CONFIG or HOME, or pass --file")]
+    NoConfigFile,
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not valid JSON ({source}); nothing changed", path.display())]
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{} is not a JSON object; nothing changed", path.display())]
+    NotAnObject { path: PathBuf },
+    #[error("{}: \"credHelpers\" is not an object", path.display())]
+    CredHelpersNotAnObject { path: PathBuf },
+    #[error("{key} is already set to {current}; --force replaces it")]
+    AlreadySet { key: String, current: Value },
+    #[error("{}: auths.{host}: {why}", path.display())]
+    BadAuth {
+        path: PathBuf,
+        host: String,
+        why: &'static str,
+    },
+    #[error("cannot store the credentials for {server}: {source}")]
+    Store { server: String, source: Error },
+    #[error("cannot back up {} to {}: {source}", path.display(), backup.display())]
+    Backup {
+        path: PathBuf,
+        backup: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create {}: {source}", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 struct Options {
     registries: Vec<String>,
     file: Option<PathBuf>,
@@ -32,7 +81,8 @@ struct Options {
     apply: bool,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
+/// The options, or `Err(None)` for `--help`, or the usage mistake.
+fn parse(args: &[String]) -> Result<Options, Option<String>> {
     let mut o = Options {
         registries: Vec::new(),
         file: None,
@@ -43,15 +93,21 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--registry" => o
-                .registries
-                .push(it.next().ok_or("--registry needs a host")?.clone()),
-            "--file" => o.file = Some(PathBuf::from(it.next().ok_or("--file needs a path")?)),
+            "--registry" => o.registries.push(
+                it.next()
+                    .ok_or(Some("--registry needs a host".to_string()))?
+                    .clone(),
+            ),
+            "--file" => {
+                o.file = Some(PathBuf::from(
+                    it.next().ok_or(Some("--file needs a path".to_string()))?,
+                ))
+            }
             "--import" => o.import = true,
             "--force" => o.force = true,
             "--apply" => o.apply = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown option {other}")),
+            "-h" | "--help" => return Err(None),
+            other => return Err(Some(format!("unknown option {other}"))),
         }
     }
     Ok(o)
@@ -69,14 +125,14 @@ fn default_file() -> Option<PathBuf> {
 pub fn run(store: &dyn Store, info: &HelperInfo, args: &[String], out: &mut dyn Write) -> u8 {
     let short = info.short_name();
     let usage = USAGE.replace("NAME", info.name);
-    let result = parse(args).map_err(|e| {
-        if e.is_empty() {
-            usage
-        } else {
-            format!("{e}\n{usage}")
+    let result = match parse(args) {
+        Ok(o) => configure(store, short, &o, out),
+        Err(None) => {
+            let _ = writeln!(out, "{usage}");
+            return 0;
         }
-    });
-    let result = result.and_then(|o| configure(store, short, &o, out));
+        Err(Some(mistake)) => Err(ConfigureError::Usage(format!("{mistake}\n{usage}"))),
+    };
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -91,12 +147,12 @@ fn configure(
     short: &str,
     o: &Options,
     out: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<(), ConfigureError> {
     let path = o
         .file
         .clone()
         .or_else(default_file)
-        .ok_or("cannot find the docker config: set DOCKER_CONFIG or HOME, or pass --file")?;
+        .ok_or(ConfigureError::NoConfigFile)?;
     let (before, mut config) = read(&path)?;
     // The helper itself.
     if o.registries.is_empty() {
@@ -106,10 +162,7 @@ fn configure(
             .entry("credHelpers")
             .or_insert_with(|| Value::Object(Map::new()));
         let Value::Object(helpers) = helpers else {
-            return Err(format!(
-                "{}: \"credHelpers\" is not an object",
-                path.display()
-            ));
+            return Err(ConfigureError::CredHelpersNotAnObject { path });
         };
         for host in &o.registries {
             set(helpers, host, short, o.force)?;
@@ -124,8 +177,11 @@ fn configure(
             let Some(Value::String(auth)) = entry.get("auth").cloned() else {
                 continue;
             };
-            let creds = decode_auth(host, &auth)
-                .map_err(|e| format!("{}: auths.{host}: {e}", path.display()))?;
+            let creds = decode_auth(host, &auth).map_err(|why| ConfigureError::BadAuth {
+                path: path.clone(),
+                host: host.clone(),
+                why,
+            })?;
             imported.push(creds);
             if let Value::Object(fields) = entry {
                 fields.remove("auth");
@@ -171,25 +227,28 @@ fn configure(
     }
     // Secrets first: if storing fails, the file still holds them.
     for c in &imported {
-        store
-            .store(c)
-            .map_err(|e| format!("cannot store the credentials for {}: {e}", c.server_url))?;
+        store.store(c).map_err(|source| ConfigureError::Store {
+            server: c.server_url.clone(),
+            source,
+        })?;
     }
     if path.exists() {
         let backup = path.with_extension("json.bak");
-        std::fs::copy(&path, &backup).map_err(|e| {
-            format!(
-                "cannot back up {} to {}: {e}",
-                path.display(),
-                backup.display()
-            )
+        std::fs::copy(&path, &backup).map_err(|source| ConfigureError::Backup {
+            path: path.clone(),
+            backup: backup.clone(),
+            source,
         })?;
     } else if let Some(dir) = path.parent() {
-        crate::os::fs::create_private_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::os::fs::create_private_dir_all(dir).map_err(|source| ConfigureError::CreateDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
     }
-    write_atomic(&path, after.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_atomic(&path, after.as_bytes()).map_err(|source| ConfigureError::Write {
+        path: path.clone(),
+        source,
+    })?;
     let _ = writeln!(
         out,
         "wrote {} (backup: {}.bak)",
@@ -199,13 +258,18 @@ fn configure(
     Ok(())
 }
 
-fn read(path: &Path) -> Result<(String, Map<String, Value>), String> {
+fn read(path: &Path) -> Result<(String, Map<String, Value>), ConfigureError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok((String::new(), Map::new()));
         }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => {
+            return Err(ConfigureError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
     };
     if text.trim().is_empty() {
         return Ok((String::new(), Map::new()));
@@ -215,14 +279,13 @@ fn read(path: &Path) -> Result<(String, Map<String, Value>), String> {
             let before = render(&map);
             Ok((before, map))
         }
-        Ok(_) => Err(format!(
-            "{} is not a JSON object; nothing changed",
-            path.display()
-        )),
-        Err(e) => Err(format!(
-            "{} is not valid JSON ({e}); nothing changed",
-            path.display()
-        )),
+        Ok(_) => Err(ConfigureError::NotAnObject {
+            path: path.to_path_buf(),
+        }),
+        Err(source) => Err(ConfigureError::NotJson {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -240,12 +303,18 @@ fn render(map: &Map<String, Value>) -> String {
     s
 }
 
-fn set(map: &mut Map<String, Value>, key: &str, helper: &str, force: bool) -> Result<(), String> {
+fn set(
+    map: &mut Map<String, Value>,
+    key: &str,
+    helper: &str,
+    force: bool,
+) -> Result<(), ConfigureError> {
     match map.get(key) {
         Some(Value::String(current)) if current == helper => Ok(()),
-        Some(current) if !force => Err(format!(
-            "{key} is already set to {current}; --force replaces it"
-        )),
+        Some(current) if !force => Err(ConfigureError::AlreadySet {
+            key: key.to_string(),
+            current: current.clone(),
+        }),
         _ => {
             map.insert(key.to_string(), Value::String(helper.to_string()));
             Ok(())
@@ -253,18 +322,18 @@ fn set(map: &mut Map<String, Value>, key: &str, helper: &str, force: bool) -> Re
     }
 }
 
-fn decode_auth(host: &str, auth: &str) -> Result<Credentials, Error> {
+/// The credentials in an `auth` value, or what is wrong with it (never the value itself).
+fn decode_auth(host: &str, auth: &str) -> Result<Credentials, &'static str> {
     use base64::Engine;
     let bytes = zeroize::Zeroizing::new(
         base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
-            .map_err(|_| Error::bad_input("\"auth\" is not base64"))?,
+            .map_err(|_| "\"auth\" is not base64")?,
     );
-    let text =
-        std::str::from_utf8(&bytes).map_err(|_| Error::bad_input("\"auth\" is not UTF-8"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| "\"auth\" is not UTF-8")?;
     let (user, password) = text
         .split_once(':')
-        .ok_or_else(|| Error::bad_input("\"auth\" is not user:password"))?;
+        .ok_or("\"auth\" is not user:password")?;
     Ok(Credentials {
         server_url: host.to_string(),
         username: user.to_string(),

@@ -70,6 +70,17 @@ pub fn main(store: &dyn Store, info: &HelperInfo) -> ExitCode {
     )
 }
 
+/// What the Go helpers answer to argv that names no action.
+#[derive(Debug, thiserror::Error)]
+enum ArgsMessage {
+    /// No action, or more than one argument.
+    #[error("Usage: {name} <store|get|erase|list|version>")]
+    Usage { name: &'static str },
+    /// An action we do not know (with its line breaks folded).
+    #[error("Unknown credential action `{action}`: expected one of {ACTIONS}")]
+    UnknownAction { action: String },
+}
+
 /// Runs one protocol exchange. Every error is one line on `stdout` and exit code 1, because
 /// that is where the docker CLI reads it; nothing is ever written to stderr here.
 pub fn run(
@@ -95,14 +106,10 @@ pub fn run(
     let _entered = span.enter();
     let result = match parsed.clone() {
         Ok(action) => dispatch(store, info, action, stdin),
-        Err(ArgsError::Usage) => Err(Error::BadInput(format!(
-            "Usage: {} <store|get|erase|list|version>",
-            info.name
-        ))),
-        Err(ArgsError::Unknown(action)) => Err(Error::BadInput(format!(
-            "Unknown credential action `{}`: expected one of {ACTIONS}",
-            one_line(&action)
-        ))),
+        Err(ArgsError::Usage) => Err(Error::bad_input(ArgsMessage::Usage { name: info.name })),
+        Err(ArgsError::Unknown(action)) => Err(Error::bad_input(ArgsMessage::UnknownAction {
+            action: one_line(&action),
+        })),
     };
     // One line per call: what was asked, how it ended, how long it took. Never a secret: the span
     // holds URLs and names, and no error text holds a secret.

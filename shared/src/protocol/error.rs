@@ -1,5 +1,9 @@
 //! The one error type every `Store` returns. Each variant says what the caller will do with it.
 
+/// What a module's typed error becomes when it crosses the [`Store`](super::store::Store)
+/// boundary: kept whole, so its source chain survives, and shown by its own `Display`.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// An error from a credential store. Its `Display` is the exact line the helper prints on stdout,
 /// so it must never contain a secret.
 #[derive(Debug, thiserror::Error)]
@@ -17,23 +21,25 @@ pub enum Error {
     /// `store` without a username; text as in docker-credential-helpers.
     #[error("no credentials username")]
     MissingUsername,
-    /// The caller sent something we cannot use; the message says what and never echoes a secret.
-    #[error("{0}")]
-    BadInput(String),
-    /// The backend failed (gpg, the keyring, the AWS API...). The message should say what to do.
-    #[error("{0}")]
-    Backend(String),
+    /// The caller sent something we cannot use: retrying the same request cannot succeed. The
+    /// message says what and never echoes a secret.
+    #[error(transparent)]
+    BadInput(Cause),
+    /// The backend failed (gpg, the keyring, the AWS API...): the message says what failed and
+    /// what to do about it.
+    #[error(transparent)]
+    Backend(Cause),
 }
 
 impl Error {
-    /// A backend error from anything printable, flattened to one line.
-    pub fn backend(msg: impl std::fmt::Display) -> Self {
-        Error::Backend(one_line(&msg.to_string()))
+    /// A backend failure, from a module's typed error.
+    pub fn backend(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Backend(Box::new(err))
     }
 
-    /// A bad-input error, flattened to one line.
-    pub fn bad_input(msg: impl std::fmt::Display) -> Self {
-        Error::BadInput(one_line(&msg.to_string()))
+    /// A request the helper cannot serve, from a module's typed error.
+    pub fn bad_input(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::BadInput(Box::new(err))
     }
 }
 
@@ -75,6 +81,16 @@ mod tests {
             one_line("gpg: failed\n  \r\nsecond\n"),
             "gpg: failed; second"
         );
-        assert_eq!(Error::backend("a\nb").to_string(), "a; b");
+    }
+
+    #[test]
+    fn a_cause_keeps_its_text_and_its_source() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read the store: {0}")]
+        struct Inner(#[source] std::io::Error);
+        let err = Error::backend(Inner(std::io::Error::other("disk on fire")));
+        assert_eq!(err.to_string(), "cannot read the store: disk on fire");
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("disk on fire"));
     }
 }

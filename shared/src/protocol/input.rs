@@ -6,6 +6,34 @@ use zeroize::Zeroizing;
 
 use super::error::Error;
 
+/// Why stdin or a server URL in it cannot be used. Never holds the input: it may be a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// stdin could not be read.
+    #[error("cannot read standard input: {0}")]
+    Read(#[source] std::io::Error),
+    /// More than [`MAX_INPUT`] bytes.
+    #[error("input is larger than 1 MiB")]
+    TooLarge,
+    /// A NUL byte: no registry address or JSON request holds one.
+    #[error("input contains a NUL byte")]
+    Nul,
+    /// Not UTF-8.
+    #[error("input is not valid UTF-8")]
+    NotUtf8,
+    /// White space or control characters inside a server URL.
+    #[error(
+        "invalid server URL: it contains white space or control characters (send one URL, e.g. registry.example.com:5000)"
+    )]
+    InvalidServerUrl,
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Error {
+        Error::bad_input(e)
+    }
+}
+
 /// The most a helper reads from stdin. Real requests are a few hundred bytes; the bound keeps a
 /// runaway writer from making us allocate without limit.
 pub const MAX_INPUT: usize = 1024 * 1024;
@@ -17,15 +45,15 @@ pub fn read_input(stdin: &mut dyn Read) -> Result<Zeroizing<String>, Error> {
     stdin
         .take(MAX_INPUT as u64 + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| Error::bad_input(format!("cannot read standard input: {e}")))?;
+        .map_err(InputError::Read)?;
     if buf.len() > MAX_INPUT {
-        return Err(Error::bad_input("input is larger than 1 MiB"));
+        return Err(InputError::TooLarge.into());
     }
     if buf.contains(&0) {
-        return Err(Error::bad_input("input contains a NUL byte"));
+        return Err(InputError::Nul.into());
     }
     if std::str::from_utf8(&buf).is_err() {
-        return Err(Error::bad_input("input is not valid UTF-8"));
+        return Err(InputError::NotUtf8.into());
     }
     // The bytes were checked above; moving the Vec out keeps one copy of the secret, not two.
     let bytes = std::mem::take(&mut *buf);
@@ -33,7 +61,7 @@ pub fn read_input(stdin: &mut dyn Read) -> Result<Zeroizing<String>, Error> {
         Ok(s) => Ok(Zeroizing::new(s)),
         Err(e) => {
             drop(Zeroizing::new(e.into_bytes()));
-            Err(Error::bad_input("input is not valid UTF-8"))
+            Err(InputError::NotUtf8.into())
         }
     }
 }
@@ -55,9 +83,7 @@ pub fn server_url(input: &str) -> Result<String, Error> {
 /// stores it silently; found by the `protocol` fuzz target's store-then-get property).
 pub fn check_server_url(url: &str) -> Result<(), Error> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::bad_input(
-            "invalid server URL: it contains white space or control characters (send one URL, e.g. registry.example.com:5000)",
-        ));
+        return Err(InputError::InvalidServerUrl.into());
     }
     Ok(())
 }

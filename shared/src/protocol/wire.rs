@@ -12,6 +12,27 @@ use serde_json::Value;
 use super::error::Error;
 use super::secret::Secret;
 
+/// Why a request's JSON cannot be used. serde_json's message names a position, never content, so
+/// a secret in the input is never echoed.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    /// Not JSON, or JSON with something after it.
+    #[error("invalid credentials JSON: {0}")]
+    Syntax(#[source] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("invalid credentials JSON: expected an object with ServerURL, Username and Secret")]
+    NotAnObject,
+    /// A field that is not a string (nor null).
+    #[error("invalid credentials JSON: {0} must be a string")]
+    NotAString(String),
+}
+
+impl From<JsonError> for Error {
+    fn from(e: JsonError) -> Error {
+        Error::bad_input(e)
+    }
+}
+
 /// The username the docker CLI uses for identity tokens (refresh tokens from OAuth registries).
 pub const TOKEN_USERNAME: &str = "<token>";
 
@@ -46,13 +67,9 @@ impl Credentials {
     }
 
     fn decode(input: &str) -> Result<Credentials, Error> {
-        let value: Value = serde_json::from_str(input).map_err(|e| {
-            Error::bad_input(format!("invalid credentials JSON: {}", json_error(&e)))
-        })?;
+        let value: Value = serde_json::from_str(input).map_err(JsonError::Syntax)?;
         let Value::Object(map) = value else {
-            return Err(Error::bad_input(
-                "invalid credentials JSON: expected an object with ServerURL, Username and Secret",
-            ));
+            return Err(JsonError::NotAnObject.into());
         };
         let mut server_url = String::new();
         let mut username = String::new();
@@ -72,11 +89,7 @@ impl Credentials {
             match value {
                 Value::String(s) => *slot = s,
                 Value::Null => slot.clear(),
-                _ => {
-                    return Err(Error::bad_input(format!(
-                        "invalid credentials JSON: {key} must be a string"
-                    )));
-                }
+                _ => return Err(JsonError::NotAString(key).into()),
             }
         }
         Ok(Credentials {
@@ -114,11 +127,6 @@ pub fn list_to_json(entries: &BTreeMap<String, String>) -> String {
     }
     out.push_str("}\n");
     out
-}
-
-/// serde_json's message without the input: it names a position, never content.
-fn json_error(e: &serde_json::Error) -> String {
-    e.to_string()
 }
 
 /// Appends `s` as a JSON string exactly as Go's `json.Marshal` (HTML escaping on) writes it.

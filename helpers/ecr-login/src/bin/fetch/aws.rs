@@ -5,38 +5,111 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use credhelper::Secret;
 use ecr_login::cache::{Entry, now};
 use ecr_login::registry::Service;
 use ecr_login::request::{Request, endpoint_override};
 
-/// Fetches a token for the request's registry within `limit`, all retries included. The error
-/// is one line for the user; it never holds a credential.
-pub fn fetch(req: &Request, limit: Duration) -> Result<Entry, String> {
+/// Why no token came back. Every message is one line for the user and never holds a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// Nothing answered within the bound.
+    #[error(
+        "no token for {host} within {secs} s (AWS_ECR_TIMEOUT): is the network, IMDS or the ECR endpoint reachable?"
+    )]
+    Timeout {
+        /// The registry.
+        host: String,
+        /// The bound.
+        secs: f64,
+    },
+    /// The service answered with an error (access denied, throttling, …).
+    #[error("{service} GetAuthorizationToken for {host}: {code}: {message}")]
+    Service {
+        /// `ecr` or `ecr-public`.
+        service: &'static str,
+        /// The registry.
+        host: String,
+        /// The error code the service sent, e.g. `AccessDeniedException`.
+        code: String,
+        /// Its message.
+        message: String,
+    },
+    /// The call did not get an answer: no credentials, a connection failure, a timeout.
+    #[error("{service} GetAuthorizationToken for {host}: {reason}")]
+    Call {
+        /// `ecr` or `ecr-public`.
+        service: &'static str,
+        /// The registry.
+        host: String,
+        /// The SDK's reason, from the `Display` of the error and its sources.
+        reason: String,
+    },
+    /// The service answered without what a token needs.
+    #[error("{service} returned no {what} for {host}")]
+    Incomplete {
+        /// `ecr` or `ecr-public`.
+        service: &'static str,
+        /// The registry.
+        host: String,
+        /// What was missing.
+        what: &'static str,
+    },
+}
+
+/// Fetches a token for the request's registry within `limit`, all retries included.
+pub fn fetch(req: &Request, limit: Duration) -> Result<Entry, FetchError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(FetchError::Runtime)?;
     rt.block_on(async {
         match tokio::time::timeout(limit, fetch_inner(req, limit)).await {
             Ok(result) => result,
-            Err(_) => Err(format!(
-                "no token for {} within {} s (AWS_ECR_TIMEOUT): is the network, IMDS or the ECR endpoint reachable?",
-                req.registry.host,
-                limit.as_secs_f64()
-            )),
+            Err(_) => Err(FetchError::Timeout {
+                host: req.registry.host.clone(),
+                secs: limit.as_secs_f64(),
+            }),
         }
     })
 }
 
-/// The messages of an error and its sources, joined by ": ". Only `Display`: the SDK's `Debug`
-/// (and so `DisplayErrorContext`) prints raw responses, which may hold IMDS or session tokens.
+/// An SDK error as a [`FetchError`]. A service error gives its code and message (its `Display`
+/// would be `unhandled error (Code)` with a `Debug` dump of the metadata as its source); any
+/// other gives the `Display` of the error and its sources. Never `Debug`: the SDK's prints raw
+/// responses, which may hold IMDS or session tokens.
+fn sdk_error<E, R>(service: &'static str, host: &str, err: SdkError<E, R>) -> FetchError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if let SdkError::ServiceError(ctx) = &err {
+        let e = ctx.err();
+        return FetchError::Service {
+            service,
+            host: host.to_string(),
+            code: e.code().unwrap_or("UnknownError").to_string(),
+            message: e.message().unwrap_or("no message").to_string(),
+        };
+    }
+    FetchError::Call {
+        service,
+        host: host.to_string(),
+        reason: chain(&err),
+    }
+}
+
+/// The messages of an error and its sources, joined by ": ", each once.
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {
         let msg = e.to_string();
-        if !parts.last().is_some_and(|p| p.contains(&msg)) && !msg.is_empty() {
+        if !parts.iter().any(|p| p.contains(&msg)) && !msg.is_empty() {
             parts.push(msg);
         }
         next = e.source();
@@ -44,7 +117,7 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, String> {
+async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, FetchError> {
     let reg = &req.registry;
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2).min(limit))
@@ -91,18 +164,24 @@ async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, String> {
             // the request, its log and cross-account behaviour stay the same as Go's.
             #[expect(deprecated, reason = "the Go helper sends registryIds; we match it")]
             let call = client.get_authorization_token().registry_ids(id.clone());
-            let out = call.send().await.map_err(|e| {
-                format!("ecr GetAuthorizationToken for {}: {}", reg.host, chain(&e))
-            })?;
+            let out = call
+                .send()
+                .await
+                .map_err(|e| sdk_error("ecr", &reg.host, e))?;
+            let missing = |what| FetchError::Incomplete {
+                service: "ecr",
+                host: reg.host.clone(),
+                what,
+            };
             let data = out
                 .authorization_data()
                 .first()
-                .ok_or_else(|| format!("ecr returned no authorization data for {id}"))?;
-            let token = data.authorization_token().ok_or("ecr returned no token")?;
+                .ok_or_else(|| missing("authorization data"))?;
+            let token = data.authorization_token().ok_or_else(|| missing("token"))?;
             let expires_at = data
                 .expires_at()
                 .map(|t| t.secs())
-                .ok_or("ecr returned no expiry")?;
+                .ok_or_else(|| missing("expiry"))?;
             Ok(Entry {
                 token: Secret::new(token.to_string()),
                 proxy_endpoint: data
@@ -120,17 +199,20 @@ async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, String> {
                 .get_authorization_token()
                 .send()
                 .await
-                .map_err(|e| format!("ecr-public GetAuthorizationToken: {}", chain(&e)))?;
+                .map_err(|e| sdk_error("ecr-public", &reg.host, e))?;
+            let missing = |what| FetchError::Incomplete {
+                service: "ecr-public",
+                host: reg.host.clone(),
+                what,
+            };
             let data = out
                 .authorization_data()
-                .ok_or("ecr-public returned no authorization data")?;
-            let token = data
-                .authorization_token()
-                .ok_or("ecr-public returned no token")?;
+                .ok_or_else(|| missing("authorization data"))?;
+            let token = data.authorization_token().ok_or_else(|| missing("token"))?;
             let expires_at = data
                 .expires_at()
                 .map(|t| t.secs())
-                .ok_or("ecr-public returned no expiry")?;
+                .ok_or_else(|| missing("expiry"))?;
             Ok(Entry {
                 token: Secret::new(token.to_string()),
                 proxy_endpoint: format!("https://{}", reg.host),

@@ -17,18 +17,21 @@ use ecr_login::request::{self, NOT_ECR};
 
 struct Fetch;
 
+/// A token that is not base64 of `user:password`.
+#[derive(Debug, thiserror::Error)]
+#[error("the token is not base64 of user:password")]
+struct BadToken;
+
 impl Store for Fetch {
     fn get(&self, server_url: &str) -> Result<Credentials, Error> {
-        let Some(req) = request::resolve(server_url)? else {
+        let Some(req) = request::resolve(server_url).map_err(Error::bad_input)? else {
             tracing::info!("{NOT_ECR}");
             return Err(Error::NotFound);
         };
         span_record("registry", &req.registry.host);
         span_record("source", &request::credential_source(&req.settings));
         let answer = |entry: &ecr_login::cache::Entry| {
-            let (username, secret) = entry
-                .credentials()
-                .ok_or_else(|| Error::backend("the cached token is not base64 of user:password"))?;
+            let (username, secret) = entry.credentials().ok_or(Error::backend(BadToken))?;
             Ok(Credentials {
                 server_url: server_url.to_string(),
                 username,
