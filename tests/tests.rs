@@ -2,12 +2,14 @@
 //! its own. Run through `tests/run.sh`, which installs the peers and builds the helpers first.
 
 mod bad_input;
+mod children;
 mod configure;
 mod deployments;
 mod ecr_clients;
 mod ecr_login;
 mod ecr_oracle;
 mod keyring;
+mod orchestrators;
 mod pass_clients;
 mod pass_interop;
 mod pass_secrets;

@@ -147,8 +147,7 @@ fn dispatch(
         Action::Get => {
             let url = server_url(&read_input(stdin)?)?;
             span_record("server_url", &url);
-            let creds = store.get(&url)?;
-            Ok(creds.to_json())
+            Ok(get_or_registry(store, &url)?.to_json())
         }
         Action::Store => {
             let input = read_input(stdin)?;
@@ -169,6 +168,24 @@ fn dispatch(
             info.name, info.version
         )),
         Action::Help => Ok(help(info)),
+    }
+}
+
+/// `get` of `url`, else of the registry it names. The docker CLI sends a registry (`host[:port]`,
+/// or a URL such as `https://index.docker.io/v1/`) and that is what is stored; the Nomad podman
+/// driver sends the image's repository, `host[:port]/path/name` (no scheme, no tag). When the
+/// whole string has no credentials and it has no scheme, its shorter paths are tried, down to
+/// the bare registry, as podman itself matches auth entries. The answer names what matched.
+fn get_or_registry(store: &dyn Store, url: &str) -> Result<Credentials, Error> {
+    let mut candidate = url;
+    loop {
+        match store.get(candidate) {
+            Err(Error::NotFound) if !url.contains("://") => match candidate.rsplit_once('/') {
+                Some((shorter, _)) if !shorter.is_empty() => candidate = shorter,
+                _ => return Err(Error::NotFound),
+            },
+            other => return other,
+        }
     }
 }
 
@@ -319,6 +336,39 @@ mod tests {
             call(&s, &["list"], b""),
             ok("{}\n"),
             "failed store wrote nothing"
+        );
+    }
+
+    #[test]
+    fn a_repository_path_falls_back_to_its_registry() {
+        let s = memory();
+        let json = br#"{"ServerURL":"127.0.0.1:5000","Username":"u","Secret":"p"}"#;
+        assert_eq!(call(&s, &["store"], json), ok(""));
+        assert_eq!(
+            call(&s, &["get"], b"127.0.0.1:5000/team/app"),
+            ok("{\"ServerURL\":\"127.0.0.1:5000\",\"Username\":\"u\",\"Secret\":\"p\"}\n"),
+            "the Nomad podman driver's stdin"
+        );
+        let json = br#"{"ServerURL":"127.0.0.1:5000/team","Username":"t","Secret":"q"}"#;
+        assert_eq!(call(&s, &["store"], json), ok(""));
+        assert_eq!(
+            call(&s, &["get"], b"127.0.0.1:5000/team/app"),
+            ok("{\"ServerURL\":\"127.0.0.1:5000/team\",\"Username\":\"t\",\"Secret\":\"q\"}\n"),
+            "the longest stored prefix"
+        );
+        assert_eq!(
+            call(&s, &["get"], b"https://127.0.0.1:5000/v1/"),
+            fail("credentials not found in native keychain"),
+            "a URL with a scheme is matched whole, as the docker CLI sends it"
+        );
+        assert_eq!(
+            call(&s, &["get"], b"other.example/team/app"),
+            fail("credentials not found in native keychain")
+        );
+        assert_eq!(
+            call(&s, &["erase"], b"127.0.0.1:5000/team/app"),
+            fail("credentials not found in native keychain"),
+            "erase names exactly what it removes"
         );
     }
 

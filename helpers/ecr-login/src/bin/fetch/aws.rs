@@ -156,42 +156,34 @@ async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, FetchError
             .build();
     }
     let requested_at = now();
-    match reg.service {
+    let service = reg.service.as_str();
+    let missing = |what| FetchError::Incomplete {
+        service,
+        host: reg.host.clone(),
+        what,
+    };
+    // (token, expiry, proxy endpoint) from either service's authorization data.
+    let (token, expires_at, endpoint) = match reg.service {
         Service::Ecr => {
             let client = aws_sdk_ecr::Client::new(&config);
             let id = reg.id.clone().unwrap_or_default();
             // registryIds is marked deprecated, but ECR accepts it and the Go helper sends it:
             // the request, its log and cross-account behaviour stay the same as Go's.
             #[expect(deprecated, reason = "the Go helper sends registryIds; we match it")]
-            let call = client.get_authorization_token().registry_ids(id.clone());
+            let call = client.get_authorization_token().registry_ids(id);
             let out = call
                 .send()
                 .await
-                .map_err(|e| sdk_error("ecr", &reg.host, e))?;
-            let missing = |what| FetchError::Incomplete {
-                service: "ecr",
-                host: reg.host.clone(),
-                what,
-            };
+                .map_err(|e| sdk_error(service, &reg.host, e))?;
             let data = out
                 .authorization_data()
                 .first()
                 .ok_or_else(|| missing("authorization data"))?;
-            let token = data.authorization_token().ok_or_else(|| missing("token"))?;
-            let expires_at = data
-                .expires_at()
-                .map(|t| t.secs())
-                .ok_or_else(|| missing("expiry"))?;
-            Ok(Entry {
-                token: Secret::new(token.to_string()),
-                proxy_endpoint: data
-                    .proxy_endpoint()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("https://{}", reg.host)),
-                requested_at,
-                expires_at,
-                service: reg.service.as_str().to_string(),
-            })
+            (
+                data.authorization_token().map(str::to_string),
+                data.expires_at().map(|t| t.secs()),
+                data.proxy_endpoint().map(str::to_string),
+            )
         }
         Service::EcrPublic => {
             let client = aws_sdk_ecrpublic::Client::new(&config);
@@ -199,27 +191,22 @@ async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, FetchError
                 .get_authorization_token()
                 .send()
                 .await
-                .map_err(|e| sdk_error("ecr-public", &reg.host, e))?;
-            let missing = |what| FetchError::Incomplete {
-                service: "ecr-public",
-                host: reg.host.clone(),
-                what,
-            };
+                .map_err(|e| sdk_error(service, &reg.host, e))?;
             let data = out
                 .authorization_data()
                 .ok_or_else(|| missing("authorization data"))?;
-            let token = data.authorization_token().ok_or_else(|| missing("token"))?;
-            let expires_at = data
-                .expires_at()
-                .map(|t| t.secs())
-                .ok_or_else(|| missing("expiry"))?;
-            Ok(Entry {
-                token: Secret::new(token.to_string()),
-                proxy_endpoint: format!("https://{}", reg.host),
-                requested_at,
-                expires_at,
-                service: reg.service.as_str().to_string(),
-            })
+            (
+                data.authorization_token().map(str::to_string),
+                data.expires_at().map(|t| t.secs()),
+                None,
+            )
         }
-    }
+    };
+    Ok(Entry {
+        token: Secret::new(token.ok_or_else(|| missing("token"))?),
+        proxy_endpoint: endpoint.unwrap_or_else(|| format!("https://{}", reg.host)),
+        requested_at,
+        expires_at: expires_at.ok_or_else(|| missing("expiry"))?,
+        service: service.to_string(),
+    })
 }
