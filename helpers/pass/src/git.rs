@@ -1,5 +1,6 @@
 //! Commits to the store's git repository, as `pass insert` and `pass rm` do, when there is one.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -19,40 +20,48 @@ enum GitError {
     },
 }
 
-/// Stages `path` (a new file or a removed directory) and commits it with `message`. The entry is
+/// Runs `git -C root ARGS…` (bounded); its stdout on success.
+fn git(root: &Path, command: &'static str, args: &[&OsStr]) -> Result<String, GitError> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(root).arg(command).args(args);
+    let out = child::run(cmd, &[], Duration::from_secs(10))?;
+    if out.success() {
+        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    Err(GitError::Failed {
+        command,
+        ending: out.ending(),
+        stderr: credhelper::one_line(&out.stderr),
+    })
+}
+
+/// Stages `path` (a new file or a removed directory) and commits it with `message`, signed when
+/// the store asks for it (`git config pass.signcommits true`), as pass does. The entry is
 /// already saved when this runs, so a git failure (no identity configured, a concurrent commit
-/// holding the index lock) is logged and does not fail the request.
+/// holding the index lock, no signing key) is logged and does not fail the request.
 pub fn commit(root: &Path, path: &Path, message: &str) {
     if !root.join(".git").exists() {
         return;
     }
-    let git = |args: &[&std::ffi::OsStr]| {
-        let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(root).args(args);
-        let out = child::run(cmd, &[], Duration::from_secs(10))?;
-        if out.success() {
-            return Ok(());
-        }
-        Err(GitError::Failed {
-            command: if args.first().is_some_and(|a| *a == "add") {
-                "add"
-            } else {
-                "commit"
-            },
-            ending: out.ending(),
-            stderr: credhelper::one_line(&out.stderr),
-        })
-    };
     let p = path.as_os_str();
-    let result = git(&["add".as_ref(), "-A".as_ref(), "--".as_ref(), p]).and_then(|()| {
-        git(&[
-            "commit".as_ref(),
-            "-q".as_ref(),
-            "-m".as_ref(),
-            message.as_ref(),
-            "--".as_ref(),
-            p,
-        ])
+    let result = git(root, "add", &["-A".as_ref(), "--".as_ref(), p]).and_then(|_| {
+        // `config --get` exits 1 when the key is unset: that is "do not sign".
+        let sign = git(
+            root,
+            "config",
+            &[
+                "--bool".as_ref(),
+                "--get".as_ref(),
+                "pass.signcommits".as_ref(),
+            ],
+        )
+        .is_ok_and(|v| v.trim() == "true");
+        let mut args: Vec<&OsStr> = vec!["-q".as_ref(), "-m".as_ref(), message.as_ref()];
+        if sign {
+            args.push("-S".as_ref());
+        }
+        args.extend(["--".as_ref(), p]);
+        git(root, "commit", &args)
     });
     if let Err(e) = result {
         tracing::warn!(error = %e, "git commit in the pass store failed; the entry is saved");

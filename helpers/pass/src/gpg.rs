@@ -54,6 +54,12 @@ pub enum GpgError {
         /// The bound.
         secs: f64,
     },
+    /// gpg did not finish checking a signature in time.
+    #[error("gpg did not finish checking a signature within {secs} s (raise {TIMEOUT_ENV})")]
+    VerifyTimeout {
+        /// The bound.
+        secs: f64,
+    },
     /// gpg did not finish encrypting in time.
     #[error("gpg did not finish encrypting within {secs} s (raise {TIMEOUT_ENV})")]
     EncryptTimeout {
@@ -209,6 +215,14 @@ impl<'a> Status<'a> {
         self.0.iter().find(|(k, _)| *k == keyword).map(|(_, a)| *a)
     }
 
+    /// The codes of every `NODATA <code>` line.
+    fn nodata(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.0
+            .iter()
+            .filter(|(k, _)| *k == "NODATA")
+            .map(|(_, a)| a.trim())
+    }
+
     /// The code of `ERROR pkdecrypt_failed <code>`: why the session key was not decrypted.
     fn pkdecrypt_error(&self) -> Option<u32> {
         self.0
@@ -277,8 +291,12 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
         _ if status.has("NO_SECKEY") && !status.has("DECRYPTION_OKAY") => {
             GpgError::NoSecretKey { file: file() }
         }
-        // NODATA before any ENC_TO: not OpenPGP at all; after one: a message cut short.
-        _ if status.has("NODATA") && !status.has("ENC_TO") => GpgError::NotGpgData { file: file() },
+        // NODATA 1 (no armored data) or 2 (no packet where one was expected) with no ENC_TO:
+        // not OpenPGP at all. NODATA 3 (an invalid packet), or a "success" that decrypted
+        // nothing: a message cut short.
+        _ if !status.has("ENC_TO") && status.nodata().any(|code| code == "1" || code == "2") => {
+            GpgError::NotGpgData { file: file() }
+        }
         _ if out.success() || status.has("NODATA") => GpgError::Incomplete { file: file() },
         _ => GpgError::DecryptFailed {
             file: file(),
@@ -296,6 +314,43 @@ fn gpg_messages(stderr: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect();
     msg.join("; ")
+}
+
+/// The fingerprints of the keys that made a good signature `sig` over `file`: for each
+/// `VALIDSIG`, the signing key's and its primary key's, as pass's `verify_file` reads them.
+pub fn good_signers(file: &Path, sig: &Path) -> Result<Vec<String>, GpgError> {
+    let gpg = program();
+    let mut cmd = Command::new(&gpg);
+    cmd.args(["--batch", "--no-tty", "--status-fd", "2", "--verify", "--"])
+        .arg(sig)
+        .arg(file);
+    let out = child::run(cmd, &[], time_limit(false)).map_err(|e| match e {
+        RunError::Spawn(source) => GpgError::Spawn {
+            program: gpg.to_string_lossy().into_owned(),
+            source,
+        },
+        RunError::Timeout(d) => GpgError::VerifyTimeout {
+            secs: d.as_secs_f64(),
+        },
+    })?;
+    if out.ending().signal().is_some() {
+        return Err(GpgError::Crashed {
+            doing: format!("verifying {}", sig.display()),
+            ending: out.ending(),
+        });
+    }
+    let status = Status::parse(&out.stderr);
+    Ok(status
+        .0
+        .iter()
+        .filter(|(k, _)| *k == "VALIDSIG")
+        .flat_map(|(_, args)| {
+            let fields: Vec<&str> = args.split(' ').collect();
+            [fields.first().copied(), fields.last().copied()]
+        })
+        .flatten()
+        .map(str::to_string)
+        .collect())
 }
 
 /// Encrypts `plain` to every recipient (key ids, fingerprints or user ids as in `.gpg-id`), as

@@ -79,69 +79,100 @@ pub fn decode_server(name: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// The file name (without `.gpg`) for a username. Plain names are kept as they are, so names the
-/// Go helper wrote stay readable; `%`, `/`, a leading `.` and control characters are
-/// percent-encoded, so every username round-trips and none can leave its directory.
+/// The file name (without `.gpg`) for a username: the name itself, exactly as the Go helper
+/// (through `pass insert`) stores it, whenever a file can have that name: spaces, unicode, `\`,
+/// `<token>`, `%`, leading dots and control characters included. Only what Go cannot store is
+/// percent-encoded (`%` → `%25`, `/` → `%2F`, NUL → `%00`, and the dots of `.` and `..`): a
+/// name with a `/` or a NUL, `.` and `..` (they would leave the directory), and a name that [`decode_user`] would
+/// otherwise read as an encoding (`a%2Fb`), so that every username round-trips. The one name
+/// read differently from Go is a file literally named like an encoding (Go's `a%2Fb.gpg` reads
+/// back as `a/b`).
 pub fn encode_user(user: &str) -> Result<String, LayoutError> {
-    let mut out = String::with_capacity(user.len());
-    for (i, c) in user.char_indices() {
-        match c {
-            '%' | '/' | '\\' => push_escape(&mut out, c),
-            '.' if i == 0 => push_escape(&mut out, c),
-            c if c.is_control() => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    if out.len() + ".gpg".len() > NAME_MAX {
+    let name = if needs_encoding(user) {
+        escape(user)
+    } else {
+        user.to_string()
+    };
+    if name.len() + ".gpg".len() > NAME_MAX {
         return Err(LayoutError::UserTooLong {
             max: NAME_MAX - ".gpg".len(),
         });
     }
-    Ok(out)
+    Ok(name)
 }
 
-fn push_escape(out: &mut String, c: char) {
-    out.push_str(&format!("%{:02X}", c as u32));
-}
-
-/// The username a file name (without `.gpg`) stands for. A `%` not followed by two hex digits is
-/// kept as it is (a name the Go helper wrote); bytes that would not make UTF-8 also stay encoded.
+/// The username a file name (without `.gpg`) stands for: the name itself, unless it is exactly
+/// what [`encode_user`] makes of some name that needs encoding.
 pub fn decode_user(name: &str) -> String {
+    match percent_decode(name) {
+        Some(user) if user != name && escape(&user) == name && needs_encoding(&user) => user,
+        _ => name.to_string(),
+    }
+}
+
+fn needs_encoding(user: &str) -> bool {
+    user.contains(['/', '\0']) || user == "." || user == ".." || decode_user(user) != user
+}
+
+fn escape(user: &str) -> String {
+    let dots = user == "." || user == "..";
+    let mut out = String::with_capacity(user.len() * 3);
+    for c in user.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            '\0' => out.push_str("%00"),
+            '.' if dots => out.push_str("%2E"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `name` with every `%XX` decoded, or `None` if a `%` is not followed by two hex digits or the
+/// bytes are not UTF-8.
+fn percent_decode(name: &str) -> Option<String> {
     let bytes = name.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
+        if bytes[i] == b'%' {
+            let h = hex(*bytes.get(i + 1)?)?;
+            let l = hex(*bytes.get(i + 2)?)?;
             out.push(h << 4 | l);
             i += 3;
-            continue;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
         }
-        out.push(bytes[i]);
-        i += 1;
     }
-    String::from_utf8(out).unwrap_or_else(|_| name.to_string())
+    String::from_utf8(out).ok()
 }
 
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// Who an entry is encrypted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipients {
+    /// Key ids, fingerprints or user ids.
+    pub ids: Vec<String>,
+    /// The `.gpg-id` they come from; `None` when `$PASSWORD_STORE_KEY` names them.
+    pub gpg_id: Option<PathBuf>,
+}
+
 /// The recipients for an entry in `dir`: `$PASSWORD_STORE_KEY` if set, else the nearest
 /// `.gpg-id` from `dir` up to `root`, one id per line, `#` comments ignored, as pass reads it.
 /// `None` when the store was never initialised.
-pub fn recipients(root: &Path, dir: &Path) -> Result<Option<Vec<String>>, LayoutError> {
+pub fn recipients(root: &Path, dir: &Path) -> Result<Option<Recipients>, LayoutError> {
     if let Ok(keys) = std::env::var("PASSWORD_STORE_KEY") {
         let keys: Vec<String> = keys.split_whitespace().map(str::to_string).collect();
         if !keys.is_empty() {
-            return Ok(Some(keys));
+            return Ok(Some(Recipients {
+                ids: keys,
+                gpg_id: None,
+            }));
         }
     }
     let mut current = Some(dir);
@@ -157,7 +188,10 @@ pub fn recipients(root: &Path, dir: &Path) -> Result<Option<Vec<String>>, Layout
                 if ids.is_empty() {
                     return Err(LayoutError::EmptyGpgId { file });
                 }
-                return Ok(Some(ids));
+                return Ok(Some(Recipients {
+                    ids,
+                    gpg_id: Some(file),
+                }));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(LayoutError::UnreadableGpgId { file, source }),
@@ -199,31 +233,48 @@ mod tests {
     }
 
     #[test]
-    fn usernames_round_trip_and_stay_in_their_dir() {
+    fn usernames_go_can_store_are_stored_as_go_stores_them() {
         for user in [
             "testuser",
             "<token>",
-            "a/b",
-            "../../etc",
-            ".hidden",
+            "CORP\\jdoe",
+            "first last",
+            "név@example.com",
             "100%",
-            "%2F",
+            "%41",
+            "p%q%",
+            ".hidden",
+            "..x",
             "x\ny",
-            "é/ü",
-            "a\\b",
-            "..",
-            ".",
+            "%2",
         ] {
-            let enc = encode_user(user).expect("encodable");
-            assert!(
-                !enc.contains('/') && !enc.starts_with('.') && !enc.contains('\n'),
-                "{user:?} -> {enc:?}"
-            );
-            assert_eq!(decode_user(&enc), user, "{enc:?}");
+            assert_eq!(encode_user(user).as_deref().ok(), Some(user), "{user:?}");
+            assert_eq!(decode_user(user), user, "{user:?}");
         }
-        assert_eq!(encode_user("testuser").as_deref().ok(), Some("testuser"));
-        assert_eq!(decode_user("odd%zz"), "odd%zz");
-        assert_eq!(decode_user("trail%4"), "trail%4");
+    }
+
+    #[test]
+    fn usernames_round_trip_and_stay_in_their_dir() {
+        for (user, file) in [
+            ("a/b", "a%2Fb"),
+            ("../../etc", "..%2F..%2Fetc"),
+            ("..", "%2E%2E"),
+            (".", "%2E"),
+            ("a%2Fb", "a%252Fb"),
+            ("%2E", "%252E"),
+            ("50%/x", "50%25%2Fx"),
+            ("é/ü", "é%2Fü"),
+            ("nul\0x", "nul%00x"),
+        ] {
+            assert_eq!(encode_user(user).as_deref().ok(), Some(file), "{user:?}");
+            assert_eq!(decode_user(file), user, "{file:?}");
+            assert!(!file.contains('/') && file != "." && file != "..");
+        }
+        assert!(encode_user(&"u".repeat(251)).is_ok());
         assert!(encode_user(&"u".repeat(252)).is_err());
+        assert!(
+            encode_user(&"/".repeat(84)).is_err(),
+            "the limit counts the encoded name"
+        );
     }
 }

@@ -6,8 +6,8 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use credhelper::os::fs::{create_private_dir_all, is_temp_name, write_atomic};
-use credhelper::{Credentials, Error, Store};
+use credhelper::os::fs::{create_private_dir_all, write_atomic};
+use credhelper::{Credentials, Error, Secret, Store};
 
 use crate::git;
 use crate::gpg::{self, GpgError};
@@ -24,6 +24,25 @@ pub enum StoreError {
     NotInitialized {
         /// The store's root.
         root: PathBuf,
+    },
+    /// `$PASSWORD_STORE_SIGNING_KEY` is set and the `.gpg-id` has no signature (pass's words).
+    #[error(
+        "Signature for {} does not exist: pass refuses a .gpg-id without one when {SIGNING_KEY_ENV} is set; sign it (pass init again) or unset the variable",
+        file.display()
+    )]
+    GpgIdUnsigned {
+        /// The `.gpg-id`.
+        file: PathBuf,
+    },
+    /// The `.gpg-id`'s signature is not a good one by a key `$PASSWORD_STORE_SIGNING_KEY`
+    /// names: it was changed, or signed by someone else (pass's words).
+    #[error(
+        "Signature for {} is invalid: it is not a good signature by a key in {SIGNING_KEY_ENV}; nothing was stored",
+        file.display()
+    )]
+    GpgIdBadSignature {
+        /// The `.gpg-id`.
+        file: PathBuf,
     },
     /// A file-system operation failed.
     #[error("cannot {action} {}: {source}", path.display())]
@@ -90,7 +109,9 @@ fn newest_entry(dir: &Path) -> Result<Option<(String, PathBuf)>, StoreError> {
         let Some(stem) = name.strip_suffix(".gpg") else {
             continue;
         };
-        if stem.is_empty() || is_temp_name(name) {
+        // Temp files (`.NAME.gpg.tmp-…`) do not end in `.gpg`; a username may well start
+        // with a dot, as in Go's layout.
+        if stem.is_empty() {
             continue;
         }
         let Ok(meta) = entry.metadata() else { continue };
@@ -112,12 +133,26 @@ fn newest_entry(dir: &Path) -> Result<Option<(String, PathBuf)>, StoreError> {
     }))
 }
 
+/// The secret in an entry's plaintext. `pass insert`, `insert -m`, `edit` and `generate` end the
+/// file with a newline, and the Go helper strips every trailing `\n` and `\r` (pass 1.7.1+
+/// prints one on `show`); so do we, and keep everything else byte for byte: a multi-line entry
+/// (`pass insert -m`) is returned whole, its inner newlines included.
+fn entry_secret(plain: Secret) -> Secret {
+    let text = plain.expose();
+    let kept = text.trim_end_matches(['\n', '\r']);
+    if kept.len() == text.len() {
+        plain
+    } else {
+        Secret::new(kept.to_string())
+    }
+}
+
 impl Store for PassStore {
     fn get(&self, url: &str) -> Result<Credentials, Error> {
         let root = layout::store_root().map_err(StoreError::from)?;
         let dir = Self::server_dir(&root, url).map_err(StoreError::from)?;
         let (username, path) = newest_entry(&dir)?.ok_or(Error::NotFound)?;
-        let secret = match gpg::decrypt(&path) {
+        let plain = match gpg::decrypt(&path) {
             // Erased between listing and reading: a miss, not a failure.
             Err(_) if !path.exists() => return Err(Error::NotFound),
             other => other.map_err(StoreError::from)?,
@@ -125,7 +160,7 @@ impl Store for PassStore {
         Ok(Credentials {
             server_url: url.to_string(),
             username,
-            secret,
+            secret: entry_secret(plain),
         })
     }
 
@@ -148,9 +183,20 @@ fn store(creds: &Credentials) -> Result<(), StoreError> {
     let file = dir.join(format!("{}.gpg", layout::encode_user(&creds.username)?));
     let recipients = layout::recipients(&root, &dir)?
         .ok_or_else(|| StoreError::NotInitialized { root: root.clone() })?;
-    let ciphertext = gpg::encrypt(&recipients, &creds.secret)?;
+    if let Some(gpg_id) = &recipients.gpg_id {
+        verify_gpg_id(gpg_id)?;
+    }
+    let ciphertext = gpg::encrypt(&recipients.ids, &creds.secret)?;
+    let new_dir = !dir.exists();
     create_private_dir_all(&dir).map_err(io("create", &dir))?;
-    write_atomic(&file, &ciphertext).map_err(io("write", &file))?;
+    if let Err(e) = write_atomic(&file, &ciphertext) {
+        // An empty server directory would stay behind, and the Go helper's `list` fails on one
+        // ("no usernames for …"): a directory this call made goes again (only if empty).
+        if new_dir {
+            let _ = fs::remove_dir(&dir);
+        }
+        return Err(io("write", &file)(e));
+    }
     let rel = file.strip_prefix(&root).unwrap_or(&file).with_extension("");
     git::commit(
         &root,
@@ -158,6 +204,47 @@ fn store(creds: &Credentials) -> Result<(), StoreError> {
         &format!("Add given password for {} to store.", rel.display()),
     );
     Ok(())
+}
+
+/// Environment: the fingerprints whose signature a `.gpg-id` must carry, as pass reads it.
+pub const SIGNING_KEY_ENV: &str = "PASSWORD_STORE_SIGNING_KEY";
+
+/// pass's `verify_file`: with `$PASSWORD_STORE_SIGNING_KEY` set, a `.gpg-id` is used only if
+/// `.gpg-id.sig` is a good signature by one of those keys. Otherwise whoever can write the store
+/// (a synced folder, a shared git remote) could swap in their own key and receive every new
+/// secret. Without the variable, pass checks nothing and neither do we.
+fn verify_gpg_id(gpg_id: &Path) -> Result<(), StoreError> {
+    let Ok(allowed) = std::env::var(SIGNING_KEY_ENV) else {
+        return Ok(());
+    };
+    if allowed.trim().is_empty() {
+        return Ok(());
+    }
+    let mut sig = gpg_id.as_os_str().to_owned();
+    sig.push(".sig");
+    let sig = PathBuf::from(sig);
+    if !sig.is_file() {
+        return Err(StoreError::GpgIdUnsigned {
+            file: gpg_id.to_path_buf(),
+        });
+    }
+    let signers = gpg::good_signers(gpg_id, &sig)?;
+    // pass accepts only full fingerprints (40 upper-case hex digits) from the variable.
+    let good = allowed
+        .split_whitespace()
+        .filter(|f| {
+            f.len() == 40
+                && f.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        })
+        .any(|f| signers.iter().any(|s| s == f));
+    if good {
+        Ok(())
+    } else {
+        Err(StoreError::GpgIdBadSignature {
+            file: gpg_id.to_path_buf(),
+        })
+    }
 }
 
 fn erase(url: &str) -> Result<(), Error> {

@@ -67,6 +67,9 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
 }
 
+/// The longest file name Linux file systems accept.
+const NAME_MAX: usize = 255;
+
 fn temp_path(path: &Path) -> io::Result<PathBuf> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let name = path
@@ -77,12 +80,15 @@ fn temp_path(path: &Path) -> io::Result<PathBuf> {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = format!(
-        ".{}.tmp-{}-{nanos}-{n}",
-        name.to_string_lossy(),
-        std::process::id()
-    );
-    Ok(path.with_file_name(tmp))
+    let suffix = format!(".tmp-{}-{nanos}-{n}", std::process::id());
+    // A name that fits the file system must not fail for its temp file's longer name: the
+    // name's part is cut short (at a character boundary) so the whole stays within NAME_MAX.
+    let name = name.to_string_lossy();
+    let mut keep = name.len().min(NAME_MAX - 1 - suffix.len());
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    Ok(path.with_file_name(format!(".{}{suffix}", &name[..keep])))
 }
 
 fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
@@ -139,6 +145,11 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("entry.gpg")]);
         assert!(is_temp_name(".entry.gpg.tmp-1-2-3"));
+        // The longest name a file may have still gets a temp file of a legal length.
+        let long = d.join(format!("{}.gpg", "é".repeat(125)));
+        assert_eq!(long.file_name().map(|n| n.len()), Some(254));
+        write_atomic(&long, b"long").expect("a long name is written");
+        assert_eq!(fs::read(&long).expect("read"), b"long");
         assert!(!is_temp_name("entry.gpg"));
         fs::remove_dir_all(&d).expect("cleanup");
     }

@@ -159,8 +159,13 @@ fn dispatch(
         Action::Erase => {
             let url = server_url(&read_input(stdin)?)?;
             span_record("server_url", &url);
-            store.erase(&url)?;
-            Ok(String::new())
+            // Nothing to erase is not a failure: `docker logout` removes the registry from
+            // config.json only when erase succeeds, so a failing erase of nothing leaves a
+            // login marker behind for good (the Go secretservice helper succeeds here too).
+            match store.erase(&url) {
+                Ok(()) | Err(Error::NotFound) => Ok(String::new()),
+                Err(e) => Err(e),
+            }
         }
         Action::List => Ok(list_to_json(&store.list()?)),
         Action::Version => Ok(format!(
@@ -272,7 +277,8 @@ mod tests {
         );
         assert_eq!(
             call(&s, &["erase"], b"127.0.0.1:5000"),
-            fail("credentials not found in native keychain")
+            ok(""),
+            "erasing nothing succeeds (docker logout then drops its marker)"
         );
         assert_eq!(call(&s, &["list"], b""), ok("{}\n"));
     }
@@ -365,10 +371,11 @@ mod tests {
             call(&s, &["get"], b"other.example/team/app"),
             fail("credentials not found in native keychain")
         );
+        assert_eq!(call(&s, &["erase"], b"127.0.0.1:5000/team/app"), ok(""));
         assert_eq!(
-            call(&s, &["erase"], b"127.0.0.1:5000/team/app"),
-            fail("credentials not found in native keychain"),
-            "erase names exactly what it removes"
+            call(&s, &["list"], b"").1,
+            "{\"127.0.0.1:5000\":\"u\",\"127.0.0.1:5000/team\":\"t\"}\n",
+            "erase names exactly what it removes: the registry's entry stays"
         );
     }
 

@@ -12,7 +12,8 @@ pub trait Store {
     fn get(&self, server_url: &str) -> Result<Credentials, Error>;
     /// Saves the credentials, replacing any for the same server URL and username.
     fn store(&self, creds: &Credentials) -> Result<(), Error>;
-    /// Deletes every credential for this server URL; [`Error::NotFound`] if there was none.
+    /// Deletes every credential for this server URL; [`Error::NotFound`] if there was none (the
+    /// driver answers that as a success, as `docker logout` needs).
     fn erase(&self, server_url: &str) -> Result<(), Error>;
     /// ServerURL → Username for every saved credential, without reading any secret.
     fn list(&self) -> Result<BTreeMap<String, String>, Error>;
