@@ -55,7 +55,19 @@ const SUFFIXES: &[&str] = &[
 pub fn authority_of(server_url: &str) -> &str {
     let rest = server_url.strip_prefix("https://").unwrap_or(server_url);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority.rsplit('@').next().unwrap_or("")
+    match authority.rsplit_once('@') {
+        // Userinfo may hold only what RFC 3986 allows there: anything else (a `\`, as in
+        // `evil.example\@<account>.dkr.ecr…`) means the string is not the URL it looks like,
+        // and names no host at all.
+        Some((userinfo, host)) if userinfo.bytes().all(is_userinfo_byte) => host,
+        Some(_) => "",
+        None => authority,
+    }
+}
+
+/// RFC 3986 `userinfo`: unreserved, percent-encoded, sub-delims and `:`.
+fn is_userinfo_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:".contains(&b)
 }
 
 /// The host of a server URL: [`authority_of`] without the port.
@@ -239,6 +251,9 @@ mod tests {
             "123456789012.dkr.ecr.us-west-2.amazonaws.org",
             "123456789012.ecr.us-west-2.amazonaws.com",
             "123456789012.dkr.ecr.us-west-2.amazonaws.com@evil.example",
+            "evil.example\\@123456789012.dkr.ecr.us-west-2.amazonaws.com",
+            "https://evil.example\\@123456789012.dkr.ecr.us-west-2.amazonaws.com/v2/",
+            "a b@123456789012.dkr.ecr.us-west-2.amazonaws.com",
             "http://123456789012.dkr.ecr.us-west-2.amazonaws.com",
             "public.ecr.aws.evil.example",
             "notpublic.ecr.aws",
