@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::os::fs::write_atomic;
+use crate::os::fs::{read_user_file, write_atomic};
 use crate::protocol::driver::HelperInfo;
 use crate::protocol::error::Error;
 use crate::protocol::secret::Secret;
@@ -97,7 +97,8 @@ fn configure(
         .clone()
         .or_else(default_file)
         .ok_or("cannot find the docker config: set DOCKER_CONFIG or HOME, or pass --file")?;
-    let (before, mut config) = read(&path)?;
+    let (original, before, mut config) = read(&path)?;
+    let as_it_was = config.clone();
     // The helper itself.
     if o.registries.is_empty() {
         set(&mut config, "credsStore", short, o.force)?;
@@ -175,45 +176,111 @@ fn configure(
             .store(c)
             .map_err(|e| format!("cannot store the credentials for {}: {e}", c.server_url))?;
     }
-    if path.exists() {
-        let backup = path.with_extension("json.bak");
-        std::fs::copy(&path, &backup).map_err(|e| {
-            format!(
-                "cannot back up {} to {}: {e}",
-                path.display(),
-                backup.display()
-            )
-        })?;
-    } else if let Some(dir) = path.parent() {
-        crate::os::fs::create_private_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
+    let backup = match original {
+        Some(original) => {
+            // Once the passwords are in the store, the backup must not keep a copy of them: after
+            // --import it is the file as it was less the "auth" entries just moved (issue #11).
+            let saved = if imported.is_empty() {
+                original
+            } else {
+                zeroize::Zeroizing::new(render(&without_auth(as_it_was)).into_bytes())
+            };
+            back_up(&path, &saved)?
+        }
+        None => {
+            if let Some(dir) = path.parent() {
+                crate::os::fs::create_private_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            String::from("no backup: there was no file")
+        }
+    };
     write_atomic(&path, after.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let _ = writeln!(
-        out,
-        "wrote {} (backup: {}.bak)",
-        path.display(),
-        path.display()
-    );
+    let _ = writeln!(out, "wrote {} ({backup})", path.display());
     Ok(())
 }
 
-fn read(path: &Path) -> Result<(String, Map<String, Value>), String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((String::new(), Map::new()));
+/// Writes `bytes` to `FILE.bak` atomically, 0600, replacing (never following) a link there.
+/// Says what it did. A name another user holds in a shared directory (sticky: we cannot replace
+/// it) costs the backup, not the change: refusing would let anyone who can write the directory
+/// block `configure`.
+fn back_up(path: &Path, bytes: &[u8]) -> Result<String, String> {
+    let backup = path.with_extension("json.bak");
+    match write_atomic(&backup, bytes) {
+        Ok(()) => Ok(format!("backup: {}", backup.display())),
+        Err(e) => match foreign_owner(&backup) {
+            Some(owner) => Ok(format!(
+                "no backup: {} belongs to uid {owner}, another user",
+                backup.display()
+            )),
+            None => Err(format!(
+                "cannot back up {} to {}: {e}",
+                path.display(),
+                backup.display()
+            )),
+        },
+    }
+}
+
+/// The owner of `path` (not following a link) when it is not us.
+fn foreign_owner(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::symlink_metadata(path).ok()?.uid();
+        (owner != crate::os::dir::euid()).then_some(owner)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// `config` with the "auth" (base64 `user:password`) of every `auths` entry removed.
+fn without_auth(mut config: Map<String, Value>) -> Map<String, Value> {
+    if let Some(Value::Object(auths)) = config.get_mut("auths") {
+        for entry in auths.values_mut() {
+            if let Value::Object(fields) = entry {
+                fields.remove("auth");
+            }
         }
+    }
+    config
+}
+
+/// A docker config.json is a few KiB; this is far more than any real one, and bounds what a
+/// file planted in its place can make us read.
+const MAX_CONFIG: u64 = 16 << 20;
+
+/// The file's bytes (`None` if it does not exist), its content rendered as it would be written,
+/// and the content.
+#[expect(clippy::type_complexity, reason = "three views of one file, used once")]
+fn read(
+    path: &Path,
+) -> Result<
+    (
+        Option<zeroize::Zeroizing<Vec<u8>>>,
+        String,
+        Map<String, Value>,
+    ),
+    String,
+> {
+    let bytes = match read_user_file(path, MAX_CONFIG) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok((None, String::new(), Map::new())),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| format!("{} is not UTF-8; nothing changed", path.display()))?;
     if text.trim().is_empty() {
-        return Ok((String::new(), Map::new()));
+        return Ok((Some(bytes), String::new(), Map::new()));
     }
-    match serde_json::from_str::<Value>(&text) {
+    match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => {
             let before = render(&map);
-            Ok((before, map))
+            Ok((Some(bytes), before, map))
         }
         Ok(_) => Err(format!(
             "{} is not a JSON object; nothing changed",
