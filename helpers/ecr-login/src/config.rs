@@ -16,6 +16,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+/// A configuration is a few lines; this bounds what a file in its place can make us read.
+const MAX_FILE: u64 = 1 << 20;
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,13 +42,15 @@ pub struct RegistryConfig {
 
 impl Config {
     /// Reads the file; a missing file is an empty configuration. Errors name the file and line.
+    /// A FIFO, a device, a file over 1 MiB or (in a directory others can write) a link or another
+    /// user's file is refused without blocking: see [`credhelper::os::fs::read_user_file`].
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        let bytes = match credhelper::os::fs::read_user_file(path, MAX_FILE) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(Config::default()),
+            Err(e) => return Err(format!("cannot read {e}")),
         };
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The settings for `host`: an exact entry, else the longest matching `*.suffix` pattern.
