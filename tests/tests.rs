@@ -7,6 +7,7 @@ mod deployments;
 mod ecr_clients;
 mod ecr_login;
 mod ecr_oracle;
+mod hostile_dirs;
 mod keyring;
 mod pass_clients;
 mod pass_interop;
