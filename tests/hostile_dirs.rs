@@ -42,7 +42,21 @@ fn victim_ecr(
     action: &str,
     stdin: &str,
 ) -> Out {
+    victim_ecr_env(sb, fake, users, cache_dir, action, stdin, &[])
+}
+
+/// [`victim_ecr`] with more environment.
+fn victim_ecr_env(
+    sb: &Sandbox,
+    fake: &FakeAws,
+    users: &TwoUsers,
+    cache_dir: &Path,
+    action: &str,
+    stdin: &str,
+    env: &[(&str, &OsStr)],
+) -> Out {
     let mut cmd = sb.ecr_cmd(fake, "setpriv");
+    cmd.envs(env.iter().copied());
     cmd.args(as_uid(VICTIM))
         .arg(users.helper("ecr-login"))
         .arg(action)
@@ -151,6 +165,31 @@ fn a_planted_log_link_and_cache_never_run_code_as_the_victim() {
             assert_eq!(owner_and_mode(&log), (VICTIM, 0o600), "{round}");
             assert_whole_lines(&read(&log));
         }
+        // A log file the victim names in the shared directory (`/tmp/x.log`), linked there first.
+        users.reset_victim_files();
+        let shared = users.sticky_dir(&format!("named-{i}"));
+        users.sh(
+            &sb,
+            ATTACKER,
+            "ln -s \"$V/.bashrc\" \"$S/x.log\" && printf '%s' \"$P\" > \"$S/token-cache.json\"",
+            &[("S", shared.as_os_str()), ("P", os(&payload))],
+        );
+        let named = shared.join("x.log");
+        let out = victim_ecr_env(
+            &sb,
+            &fake,
+            &users,
+            &shared,
+            "get",
+            HOST,
+            &[("DOCKER_CREDENTIAL_LOG_FILE", named.as_os_str())],
+        );
+        assert_eq!(
+            out.stdout,
+            want(HOST),
+            "{protections:?}, named log: {out:?}"
+        );
+        users.assert_victim_files_untouched(&format!("{protections:?}, named log"));
     }
     // In the victim's own cache directory, the same file: the warning that quotes it stays one
     // line, its control characters escaped.

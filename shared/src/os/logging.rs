@@ -13,6 +13,7 @@
 //! escaped, so a log line can never be split in two or carry a terminal escape (issue #11).
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -86,18 +87,20 @@ pub fn init(helper: &str, defaults: &LogDefaults) -> Option<()> {
     if level == "off" {
         return None;
     }
-    let log = match std::env::var_os(LOG_FILE_ENV).filter(|v| !v.is_empty()) {
-        Some(path) => LogFile::at(Path::new(&path)),
-        None => defaults.file.and_then(|f| f()).or_else(|| {
-            let dir = dirs::state_dir().or_else(dirs::cache_dir)?;
-            LogFile::at(
-                &dir.join("rust-credential-helpers")
-                    .join(format!("{helper}.log")),
-            )
-        }),
-    }?;
-    rotate(&log.dir, &log.name);
-    let file = log.dir.append(&log.name).ok()?;
+    let file = match std::env::var_os(LOG_FILE_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => open_named(Path::new(&path))?,
+        None => {
+            let log = defaults.file.and_then(|f| f()).or_else(|| {
+                let dir = dirs::state_dir().or_else(dirs::cache_dir)?;
+                LogFile::at(
+                    &dir.join("rust-credential-helpers")
+                        .join(format!("{helper}.log")),
+                )
+            })?;
+            rotate(&log.dir, &log.name);
+            log.dir.append(&log.name).ok()?
+        }
+    };
     let filter = filter(&level);
     use tracing_subscriber::layer::SubscriberExt;
     let layer = tracing_subscriber::fmt::layer()
@@ -106,6 +109,38 @@ pub fn init(helper: &str, defaults: &LogDefaults) -> Option<()> {
         .with_target(false);
     let subscriber = tracing_subscriber::registry().with(layer).with(filter);
     tracing::subscriber::set_global_default(subscriber).ok()
+}
+
+/// The log file the user named with [`LOG_FILE_ENV`]. In a directory another user could write
+/// (`/tmp/x.log`) it is opened as [`Dir::append`] opens files: a regular file of ours, no link
+/// followed. Elsewhere the user's choice stands, links and all (`/dev/stderr` to watch a call), still
+/// without blocking (a FIFO with no reader gives no log, never a hang), and only a regular file of
+/// ours gets its mode set to 0600 (never a terminal or a pipe).
+fn open_named(path: &Path) -> Option<File> {
+    let log = LogFile::at(path)?;
+    rotate(&log.dir, &log.name);
+    if log.dir.others_may_write().unwrap_or(true) {
+        return log.dir.append(&log.name).ok();
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
+    }
+    let file = opts.open(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = file.metadata().ok()?;
+        if meta.is_file() && meta.uid() == super::dir::euid() && meta.mode() & 0o7777 != 0o600 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .ok()?;
+        }
+    }
+    Some(file)
 }
 
 /// A writer that escapes every control character of what it is given, except the newline that
@@ -236,6 +271,37 @@ mod tests {
             "small",
             "a small log is not rotated"
         );
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_log_follows_links_only_where_nobody_else_could_have_planted_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("credhelper-named-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("shared")).expect("mkdir");
+        let target = dir.join("target.log");
+        std::fs::write(&target, "").expect("write");
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        // Our own directory: the user's link is followed (as `/dev/stderr` would be).
+        std::os::unix::fs::symlink(&target, dir.join("mine.log")).expect("ln");
+        let mut file = open_named(&dir.join("mine.log")).expect("opened through the link");
+        file.write_all(b"line\n").expect("write");
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "line\n");
+        // A directory others may write: the same link is refused, the target untouched.
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let shared = dir.join("shared");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+        std::os::unix::fs::symlink(&target, shared.join("x.log")).expect("ln");
+        assert!(open_named(&shared.join("x.log")).is_none());
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "line\n");
+        let mode = std::fs::metadata(&target)
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o644, "no chmod through the refused link");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
