@@ -82,7 +82,9 @@ impl Refused {
 impl From<Refused> for io::Error {
     fn from(r: Refused) -> io::Error {
         match r {
-            Refused::Io { source, .. } => source,
+            Refused::Io { path, source } => {
+                io::Error::new(source.kind(), format!("{}: {source}", path.display()))
+            }
             other => io::Error::new(io::ErrorKind::PermissionDenied, other.to_string()),
         }
     }
