@@ -17,6 +17,7 @@ pub mod registry;
 pub mod sandbox;
 pub mod secret_service;
 pub mod small_fs;
+pub mod two_users;
 pub mod wire;
 
 pub use proc::{Out, run, run_timed};

@@ -2,14 +2,22 @@
 //!
 //! A corrupt, truncated or unknown-version file is treated as empty and rewritten on the next
 //! fetch: the cache only ever saves time, it must never make a `get` fail.
+//!
+//! The cache directory may be shared (`AWS_ECR_CACHE_DIR=/tmp/ecr`, mode 1777, on a CI host), so
+//! it is used only through [`Dir::private`]: as it is when it is ours and nobody else may write
+//! it, else our own `uid-<euid>` directory inside it; if neither can be had, there is no cache for
+//! this call and one warning says why. Every file in it, the cache, its lock and the fetch locks,
+//! is opened without following links and without blocking, and only if it is a regular file of
+//! ours (issue #11).
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use credhelper::Secret;
-use credhelper::os::fs::{create_private_dir_all, write_atomic};
+use credhelper::os::dir::Dir;
 use serde::{Deserialize, Serialize};
 
 /// The cache file's name. Not the Go helper's `cache.json`: its keys and fields differ, and both
@@ -19,6 +27,8 @@ pub const FILE_NAME: &str = "token-cache.json";
 pub const VERSION: u32 = 1;
 /// A cache file larger than this is not read (it cannot be ours).
 const MAX_FILE: u64 = 4 << 20;
+/// The lock every writer of the cache file holds.
+const WRITE_LOCK: &str = "token-cache.lock";
 
 /// One cached token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,36 +126,56 @@ pub fn now() -> i64 {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    /// The directory actually used, opened and checked once (see the module's documentation);
+    /// `None` once it has been refused.
+    held: Arc<OnceLock<Option<Dir>>>,
 }
 
 impl Cache {
-    /// The cache kept in `dir` (created on first write, mode 0700).
+    /// The cache kept in `dir` (created on first use, mode 0700).
     pub fn new(dir: PathBuf) -> Cache {
-        Cache { dir }
+        Cache {
+            dir,
+            held: Arc::default(),
+        }
     }
 
-    /// The cache file's path.
+    /// The directory in use, or `None`: then the cache is off for this call, and the first call
+    /// that found out logged why, once.
+    fn held(&self) -> Option<&Dir> {
+        self.held
+            .get_or_init(|| {
+                Dir::private(&self.dir)
+                    .map_err(|e| tracing::warn!("no token cache for this call: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// The cache file's path: in `dir`, or in our own directory within it when others may write
+    /// `dir`. Finding out creates the directory.
     pub fn path(&self) -> PathBuf {
-        self.dir.join(FILE_NAME)
+        self.held()
+            .map_or(self.dir.as_path(), Dir::path)
+            .join(FILE_NAME)
     }
 
-    /// Every entry; empty when the file is missing, unreadable, corrupt or of another version.
+    /// Every entry; empty when the file is missing, unreadable, corrupt, of another version, not
+    /// a regular file of ours, or when there is no usable cache directory.
     pub fn load(&self) -> BTreeMap<String, Entry> {
-        let path = self.path();
-        let Ok(file) = File::open(&path) else {
+        let Some(dir) = self.held() else {
             return BTreeMap::new();
         };
-        if file.metadata().map(|m| m.len() > MAX_FILE).unwrap_or(true) {
-            tracing::warn!(file = %path.display(), "cache file too large; ignoring it");
-            return BTreeMap::new();
-        }
-        let mut bytes = zeroize::Zeroizing::new(Vec::new());
-        if let Err(e) = std::io::Read::read_to_end(&mut { file }, &mut bytes) {
-            tracing::warn!(file = %path.display(), error = %e, "cannot read the cache file; ignoring it");
-            return BTreeMap::new();
-        }
+        let bytes = match dir.read(FILE_NAME, MAX_FILE) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return BTreeMap::new(),
+            Err(e) => {
+                tracing::warn!("cannot use the cache file: {e}; ignoring it");
+                return BTreeMap::new();
+            }
+        };
         parse(&bytes).unwrap_or_else(|why| {
-            tracing::warn!(file = %path.display(), "{why}; ignoring it");
+            tracing::warn!(file = %dir.path().join(FILE_NAME).display(), "{why}; ignoring it");
             BTreeMap::new()
         })
     }
@@ -157,40 +187,45 @@ impl Cache {
 
     /// Saves one entry, keeping every other one that has not expired. The read-modify-write runs
     /// under an exclusive lock, so concurrent writers for different registries lose nothing.
+    /// Without a usable cache directory it does nothing (the cache is off for this call).
     pub fn put(&self, key: &str, entry: Entry) -> std::io::Result<()> {
-        create_private_dir_all(&self.dir)?;
-        let _lock = lock(&self.dir.join("token-cache.lock"), Duration::from_secs(5))?;
+        let Some(dir) = self.held() else {
+            return Ok(());
+        };
+        let _lock = lock(dir, WRITE_LOCK, Duration::from_secs(5))?;
+        // Every writer holds this lock while its temp file exists, so a temp file seen now was
+        // left by a killed writer; it may hold tokens.
+        let stale = dir.remove_temps(FILE_NAME);
+        if stale > 0 {
+            tracing::info!(stale, "removed temp files a killed writer left");
+        }
         let now = now();
         let mut entries = self.load();
         entries.retain(|_, e| e.freshness(now) != Freshness::Expired);
         entries.insert(key.to_string(), entry);
-        let mut text = to_bytes(entries).map_err(std::io::Error::other)?;
-        let result = write_atomic(&self.path(), &text);
-        zeroize::Zeroize::zeroize(&mut text);
-        result
+        let text = zeroize::Zeroizing::new(to_bytes(entries).map_err(std::io::Error::other)?);
+        Ok(dir.write_atomic(FILE_NAME, &text)?)
     }
 
     /// Takes the lock that makes concurrent cold `get`s for one key fetch once: the first takes
     /// it and fetches, the others wait, then find the token in the cache.
     pub fn fetch_lock(&self, key: &str, wait: Duration) -> std::io::Result<File> {
         use std::hash::{Hash, Hasher};
-        create_private_dir_all(&self.dir.join("locks"))?;
+        let dir = self
+            .held()
+            .ok_or_else(|| std::io::Error::other("no token cache for this call"))?;
+        let locks = dir.private_sub("locks")?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
-        lock(
-            &self
-                .dir
-                .join("locks")
-                .join(format!("{:016x}.lock", h.finish())),
-            wait,
-        )
+        lock(&locks, &format!("{:016x}.lock", h.finish()), wait)
     }
 }
 
-/// An exclusive lock on `path`, waiting at most `wait`. Released when the file is dropped, or
-/// by the kernel when the process dies, so a killed helper never leaves a stale lock.
-fn lock(path: &Path, wait: Duration) -> std::io::Result<File> {
-    let file = credhelper::os::fs::open_private_append(path)?;
+/// An exclusive lock on `name` in `dir` (a regular file of ours, no link followed), waiting at
+/// most `wait`. Released when the file is dropped, or by the kernel when the process dies, so a
+/// killed helper never leaves a stale lock.
+fn lock(dir: &Dir, name: &str, wait: Duration) -> std::io::Result<File> {
+    let file = dir.append(name)?;
     let start = Instant::now();
     loop {
         match file.try_lock() {
@@ -201,7 +236,10 @@ fn lock(path: &Path, wait: Duration) -> std::io::Result<File> {
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    format!("{} stayed locked for {wait:?}", path.display()),
+                    format!(
+                        "{} stayed locked for {wait:?}",
+                        dir.path().join(name).display()
+                    ),
                 ));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(e),

@@ -19,13 +19,12 @@ use serde::Deserialize;
 /// Why the configuration cannot be used; the message names the file (and the line).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// It exists but cannot be read.
-    #[error("invalid configuration: cannot read {}: {source}", path.display())]
+    /// It exists but cannot be read, or is not a file to read (a FIFO, a device, too large, a
+    /// link or another user's file in a directory others may write).
+    #[error("invalid configuration: cannot read {source}")]
     Read {
-        /// The file.
-        path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: credhelper::os::dir::Refused,
     },
     /// Not JSON, or an unknown key (serde names the line and column).
     #[error("invalid configuration: {}: {source}", path.display())]
@@ -44,6 +43,9 @@ pub enum ConfigError {
         alias: String,
     },
 }
+
+/// A configuration is a few lines; this bounds what a file in its place can make us read.
+const MAX_FILE: u64 = 1 << 20;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -68,18 +70,15 @@ pub struct RegistryConfig {
 
 impl Config {
     /// Reads the file; a missing file is an empty configuration. Errors name the file and line.
+    /// A FIFO, a device, a file over 1 MiB or (in a directory others can write) a link or another
+    /// user's file is refused without blocking: see [`credhelper::os::fs::read_user_file`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+        let bytes = match credhelper::os::fs::read_user_file(path, MAX_FILE) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(Config::default()),
+            Err(source) => return Err(ConfigError::Read { source }),
         };
-        serde_json::from_str(&text).map_err(|source| ConfigError::Syntax {
+        serde_json::from_slice(&bytes).map_err(|source| ConfigError::Syntax {
             path: path.to_path_buf(),
             source,
         })

@@ -41,7 +41,8 @@ pub const INFO: HelperInfo = HelperInfo {
         AWS_ECR_TIMEOUT               seconds a fetch may take, retries included (default 8)\n  \
         DOCKER_CREDENTIAL_LOG         log level (default info; off, error, warn, debug, trace)\n  \
         DOCKER_CREDENTIAL_LOG_FILE    log file (default <cache dir>/log/ecr-login.log)\n\n\
-        Files: <cache dir>/token-cache.json (0600), <cache dir>/log/ecr-login.log (0600, rotated at 1 MiB).",
+        Files: <cache dir>/token-cache.json (0600), <cache dir>/log/ecr-login.log (0600, rotated at 1 MiB);
+        in a cache dir others may write, the same under <cache dir>/uid-<your uid>/ (0700).",
     log: LogDefaults {
         level: Some("info"),
         file: Some(paths::log_file),

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use credhelper::os::dir::Dir;
+use credhelper::os::logging::LogFile;
+
 /// Environment: the cache directory (default `~/.ecr`), as the Go helper reads it.
 pub const CACHE_DIR_ENV: &str = "AWS_ECR_CACHE_DIR";
 /// Environment: `true` turns the token cache off, as the Go helper reads it.
@@ -22,9 +25,19 @@ pub fn cache_dir() -> Option<PathBuf> {
         .or_else(dot_ecr)
 }
 
-/// The log file: `<cache dir>/log/ecr-login.log`, where the Go helper's users look for it.
-pub fn log_file() -> Option<PathBuf> {
-    cache_dir().map(|d| d.join("log").join("ecr-login.log"))
+/// The log file's name.
+pub const LOG_NAME: &str = "ecr-login.log";
+
+/// The log file: `log/ecr-login.log` in the cache directory, where the Go helper's users look
+/// for it; in a cache directory others can write, in ours within it (`<dir>/uid-<euid>/log`,
+/// see [`Dir::private`]). `None` if neither can be had: the log then goes to the usual state
+/// directory (`~/.local/state/rust-credential-helpers/`), where the cache's one warning says why.
+pub fn log_file() -> Option<LogFile> {
+    let dir = Dir::private(&cache_dir()?).ok()?.private_sub("log").ok()?;
+    Some(LogFile {
+        dir,
+        name: LOG_NAME.to_string(),
+    })
 }
 
 /// The per-registry configuration file.

@@ -1,5 +1,6 @@
 //! Private files and directories, written atomically: what every helper needs to never tear an
-//! entry or leave a secret readable by others.
+//! entry or leave a secret readable by others. Files in a directory another user may write are
+//! [`super::dir`]'s.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -8,6 +9,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 #[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+use zeroize::Zeroizing;
+
+use super::dir::{Dir, Refused};
 
 /// Creates `dir` and its missing parents with mode 0700, whatever the umask. Existing
 /// directories keep their mode: they are the user's.
@@ -20,19 +25,83 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     builder.mode(0o700);
     builder.create(dir)?;
-    set_mode(dir, 0o700)
+    // The umask may have taken bits off. The mode is set on a descriptor opened without following
+    // a link, and only on a directory of ours: a chmod through the path could be sent, by a
+    // rename in a directory others can write, to whatever a link names.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let opened = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(dir)?;
+        let meta = opened.metadata()?;
+        if meta.uid() == super::dir::euid() && meta.mode() & 0o7777 != 0o700 {
+            opened.set_permissions(fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
 }
 
-/// Opens `path` for appending, creating it with mode 0600 (whatever the umask) if missing.
-pub fn open_private_append(path: &Path) -> io::Result<File> {
+/// Reads `path`, a file the user named (a docker `config.json`), if it is a regular file of at
+/// most `max` bytes, without blocking on a FIFO or a device (the cap holds as it is read). In a
+/// directory another user could write, it is read as [`Dir::read`] reads: no link followed, and
+/// only a file of ours. Elsewhere a link is followed (dotfile managers link `config.json`) and
+/// any owner's file is read (root configuring a user's file). `None` if there is no such file.
+pub fn read_user_file(path: &Path, max: u64) -> Result<Option<Zeroizing<Vec<u8>>>, Refused> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Refused::NotRegular(path.to_path_buf()))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = match Dir::open(parent) {
+        Ok(d) => d,
+        Err(Refused::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    if dir.others_may_write()? {
+        return dir.read(name, max);
+    }
     let mut opts = OpenOptions::new();
-    opts.append(true).create(true);
+    opts.read(true);
     #[cfg(unix)]
-    opts.mode(0o600);
-    let file = opts.open(path)?;
-    #[cfg(unix)]
-    file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    Ok(file)
+    opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Refused::Io {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
+    };
+    let meta = file.metadata().map_err(|e| Refused::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    if !meta.is_file() {
+        return Err(Refused::NotRegular(path.to_path_buf()));
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    io::Read::read_to_end(&mut io::Read::take(file, max + 1), &mut bytes).map_err(|e| {
+        Refused::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    })?;
+    if bytes.len() as u64 > max {
+        return Err(Refused::TooLarge {
+            path: path.to_path_buf(),
+            max,
+        });
+    }
+    Ok(Some(bytes))
 }
 
 /// Replaces `path` with `bytes` atomically: a private temp file in the same directory, written,
@@ -71,10 +140,15 @@ pub fn is_temp_name(name: &str) -> bool {
 const NAME_MAX: usize = 255;
 
 fn temp_path(path: &Path) -> io::Result<PathBuf> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    Ok(path.with_file_name(temp_name(&name.to_string_lossy())))
+}
+
+/// A fresh temp file name for `name` in the same directory: `.NAME.tmp-PID-NANOS-N`.
+pub(crate) fn temp_name(name: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -83,20 +157,11 @@ fn temp_path(path: &Path) -> io::Result<PathBuf> {
     let suffix = format!(".tmp-{}-{nanos}-{n}", std::process::id());
     // A name that fits the file system must not fail for its temp file's longer name: the
     // name's part is cut short (at a character boundary) so the whole stays within NAME_MAX.
-    let name = name.to_string_lossy();
     let mut keep = name.len().min(NAME_MAX - 1 - suffix.len());
     while !name.is_char_boundary(keep) {
         keep -= 1;
     }
-    Ok(path.with_file_name(format!(".{}{suffix}", &name[..keep])))
-}
-
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    #[cfg(unix)]
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
-    #[cfg(not(unix))]
-    let _ = (path, mode);
-    Ok(())
+    format!(".{}{suffix}", &name[..keep])
 }
 
 /// Makes a rename durable. Best effort: some file systems refuse to sync a directory.
