@@ -1,7 +1,5 @@
 //! ECR: the host parser accepts only true ECR hosts, and the cache reader takes any bytes.
 
-use std::collections::BTreeMap;
-
 use ecr_login::cache::{self, Freshness};
 use ecr_login::registry::{self, Service};
 
@@ -63,10 +61,10 @@ pub fn ecr_host(data: &[u8]) {
 /// Any bytes as a cache file: `parse` never panics; every entry it returns can be judged and
 /// opened at any time without a panic; and writing the entries back reads back the same.
 pub fn ecr_cache(data: &[u8]) {
-    let Ok(entries) = cache::parse(data) else {
+    let Ok(contents) = cache::parse(data) else {
         return;
     };
-    for e in entries.values() {
+    for e in contents.entries.values() {
         for now in [
             i64::MIN,
             -1,
@@ -83,7 +81,7 @@ pub fn ecr_cache(data: &[u8]) {
         }
         let _ = e.credentials();
     }
-    let bytes = cache::to_bytes(entries.clone()).expect("serialise");
-    let again: BTreeMap<_, _> = cache::parse(&bytes).expect("reads back");
-    assert_eq!(again, entries);
+    let bytes = cache::to_bytes(contents.clone()).expect("serialise");
+    let again = cache::parse(&bytes).expect("reads back");
+    assert_eq!(again, contents);
 }

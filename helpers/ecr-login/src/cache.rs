@@ -20,6 +20,8 @@ use credhelper::Secret;
 use credhelper::os::dir::Dir;
 use serde::{Deserialize, Serialize};
 
+use crate::fetcher::FetchFailure;
+
 /// The cache file's name. Not the Go helper's `cache.json`: its keys and fields differ, and both
 /// helpers may share `~/.ecr`.
 pub const FILE_NAME: &str = "token-cache.json";
@@ -88,30 +90,73 @@ impl Entry {
     }
 }
 
+/// A fetch that failed, kept beside the entries: the processes that waited for it take it as
+/// their answer, and after a failed refresh the stale token is served until `retry_after`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    /// When it failed, milliseconds since the epoch (waiters compare it with when they began).
+    pub at_ms: i64,
+    /// No new try before this, seconds since the epoch, while a valid token can be served.
+    pub retry_after: i64,
+    /// Why.
+    pub failure: FetchFailure,
+}
+
+/// What a cache file holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contents {
+    /// Cache key → token.
+    pub entries: BTreeMap<String, Entry>,
+    /// Cache key → the last failed fetch (absent from files written before they were kept).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, Failure>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct CacheFile {
     version: u32,
-    entries: BTreeMap<String, Entry>,
+    #[serde(flatten)]
+    contents: Contents,
 }
 
-/// The entries of a cache file's bytes, or why the file cannot be used (corrupt, truncated, of
+/// Why a cache file's bytes cannot be used; it is then read as empty and rewritten.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheFileError {
+    /// Not the JSON of a cache file (corrupt, truncated).
+    #[error("corrupt cache file: {0}")]
+    Corrupt(#[source] serde_json::Error),
+    /// Of another version.
+    #[error("cache file of another version ({0})")]
+    Version(u32),
+}
+
+/// The contents of a cache file's bytes, or why the file cannot be used (corrupt, truncated, of
 /// another version). Pure, so that it can be fuzzed.
-pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, Entry>, String> {
+pub fn parse(bytes: &[u8]) -> Result<Contents, CacheFileError> {
     match serde_json::from_slice::<CacheFile>(bytes) {
-        Ok(c) if c.version == VERSION => Ok(c.entries),
-        Ok(c) => Err(format!("cache file of another version ({})", c.version)),
-        Err(e) => Err(format!("corrupt cache file: {e}")),
+        Ok(c) if c.version == VERSION => Ok(c.contents),
+        Ok(c) => Err(CacheFileError::Version(c.version)),
+        Err(e) => Err(CacheFileError::Corrupt(e)),
     }
 }
 
-/// A cache file's bytes for `entries`: what [`parse`] reads back.
-pub fn to_bytes(entries: BTreeMap<String, Entry>) -> serde_json::Result<Vec<u8>> {
+/// A cache file's bytes for `contents`: what [`parse`] reads back.
+pub fn to_bytes(contents: Contents) -> serde_json::Result<Vec<u8>> {
     let mut text = serde_json::to_vec_pretty(&CacheFile {
         version: VERSION,
-        entries,
+        contents,
     })?;
     text.push(b'\n');
     Ok(text)
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis().try_into().unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Seconds since the epoch.
@@ -160,24 +205,29 @@ impl Cache {
             .join(FILE_NAME)
     }
 
-    /// Every entry; empty when the file is missing, unreadable, corrupt, of another version, not
-    /// a regular file of ours, or when there is no usable cache directory.
-    pub fn load(&self) -> BTreeMap<String, Entry> {
+    /// Everything in the file; empty when the file is missing, unreadable, corrupt, of another
+    /// version, not a regular file of ours, or when there is no usable cache directory.
+    pub fn contents(&self) -> Contents {
         let Some(dir) = self.held() else {
-            return BTreeMap::new();
+            return Contents::default();
         };
         let bytes = match dir.read(FILE_NAME, MAX_FILE) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return BTreeMap::new(),
+            Ok(None) => return Contents::default(),
             Err(e) => {
                 tracing::warn!("cannot use the cache file: {e}; ignoring it");
-                return BTreeMap::new();
+                return Contents::default();
             }
         };
         parse(&bytes).unwrap_or_else(|why| {
             tracing::warn!(file = %dir.path().join(FILE_NAME).display(), "{why}; ignoring it");
-            BTreeMap::new()
+            Contents::default()
         })
+    }
+
+    /// Every entry.
+    pub fn load(&self) -> BTreeMap<String, Entry> {
+        self.contents().entries
     }
 
     /// One entry.
@@ -185,10 +235,31 @@ impl Cache {
         self.load().remove(key)
     }
 
-    /// Saves one entry, keeping every other one that has not expired. The read-modify-write runs
-    /// under an exclusive lock, so concurrent writers for different registries lose nothing.
-    /// Without a usable cache directory it does nothing (the cache is off for this call).
+    /// One key's entry and last failure, from one read of the file.
+    pub fn state(&self, key: &str) -> (Option<Entry>, Option<Failure>) {
+        let mut c = self.contents();
+        (c.entries.remove(key), c.failures.remove(key))
+    }
+
+    /// Saves one entry (and forgets the key's last failure), keeping every other one that has
+    /// not expired. The read-modify-write runs under an exclusive lock, so concurrent writers for
+    /// different registries lose nothing. Without a usable cache directory it does nothing (the
+    /// cache is off for this call).
     pub fn put(&self, key: &str, entry: Entry) -> std::io::Result<()> {
+        self.update(|c| {
+            c.failures.remove(key);
+            c.entries.insert(key.to_string(), entry);
+        })
+    }
+
+    /// Records a failed fetch for `key` (see [`Failure`]).
+    pub fn put_failure(&self, key: &str, failure: Failure) -> std::io::Result<()> {
+        self.update(|c| {
+            c.failures.insert(key.to_string(), failure);
+        })
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Contents)) -> std::io::Result<()> {
         let Some(dir) = self.held() else {
             return Ok(());
         };
@@ -200,16 +271,36 @@ impl Cache {
             tracing::info!(stale, "removed temp files a killed writer left");
         }
         let now = now();
-        let mut entries = self.load();
-        entries.retain(|_, e| e.freshness(now) != Freshness::Expired);
-        entries.insert(key.to_string(), entry);
-        let text = zeroize::Zeroizing::new(to_bytes(entries).map_err(std::io::Error::other)?);
+        let mut contents = self.contents();
+        contents
+            .entries
+            .retain(|_, e| e.freshness(now) != Freshness::Expired);
+        // A failure matters while waiters may still read it or its back-off runs.
+        contents
+            .failures
+            .retain(|_, f| f.retry_after.max(f.at_ms / 1000 + FAILURE_KEPT_SECS) > now);
+        change(&mut contents);
+        let text = zeroize::Zeroizing::new(to_bytes(contents).map_err(std::io::Error::other)?);
         Ok(dir.write_atomic(FILE_NAME, &text)?)
     }
 
     /// Takes the lock that makes concurrent cold `get`s for one key fetch once: the first takes
-    /// it and fetches, the others wait, then find the token in the cache.
+    /// it and fetches, the others wait, then take its outcome from the cache. `TimedOut` after
+    /// `wait`.
     pub fn fetch_lock(&self, key: &str, wait: Duration) -> std::io::Result<File> {
+        let (locks, name) = self.lock_slot(key)?;
+        lock(&locks, &name, wait)
+    }
+
+    /// The same lock, only if nobody holds it now.
+    pub fn try_fetch_lock(&self, key: &str) -> Option<File> {
+        let (locks, name) = self.lock_slot(key).ok()?;
+        lock(&locks, &name, Duration::ZERO).ok()
+    }
+
+    /// The lock file for `key`: one of [`LOCK_SLOTS`], so that their number is bounded however
+    /// many registries and identities come and go (two keys sharing a slot only take turns).
+    fn lock_slot(&self, key: &str) -> std::io::Result<(Dir, String)> {
         use std::hash::{Hash, Hasher};
         let dir = self
             .held()
@@ -217,9 +308,15 @@ impl Cache {
         let locks = dir.private_sub("locks")?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
-        lock(&locks, &format!("{:016x}.lock", h.finish()), wait)
+        Ok((locks, format!("slot-{:02}.lock", h.finish() % LOCK_SLOTS)))
     }
 }
+
+/// How many fetch lock files there may be.
+pub const LOCK_SLOTS: u64 = 64;
+
+/// How long a failure is kept for the processes that waited for it.
+const FAILURE_KEPT_SECS: i64 = 60;
 
 /// An exclusive lock on `name` in `dir` (a regular file of ours, no link followed), waiting at
 /// most `wait`. Released when the file is dropped, or by the kernel when the process dies, so a

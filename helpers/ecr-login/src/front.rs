@@ -1,137 +1,106 @@
-//! The front binary's `Store`: answers from the cache, and runs the fetcher only on a miss.
+//! The front binary's `Store`: resolves the request, runs the token policy (`policy.rs`) with the
+//! fetcher process behind it, and answers. It links no SDK, so a cache hit starts fast.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 
-use crate::cache::{Cache, Freshness, now};
-use crate::paths::{self, DISABLE_CACHE_ENV, env_true};
-use crate::request::{self, NOT_ECR};
-use crate::timeout;
-use credhelper::os::child::{self, Ending, RunError};
 use credhelper::protocol::driver::span_record;
 use credhelper::{Credentials, Error, Store};
 
-/// The fetcher's name; it is installed next to this binary.
-pub const FETCHER: &str = "docker-credential-ecr-login-fetch";
+use crate::cache::{Cache, Entry, Freshness, now};
+use crate::fetcher::{self, FetchFailure, FetchRequest, FetcherError};
+use crate::identity;
+use crate::paths;
+use crate::policy::{self, Fetch, PolicyError};
+use crate::registry::{Registry, Service};
+use crate::request::{self, NOT_ECR, Request};
+use crate::timeout;
 
 /// Environment: `true` makes `store` and `erase` succeed silently, as the Go helper does, so that
 /// `docker login` to an ECR registry works with ecr-login configured.
 pub const IGNORE_STORAGE_ENV: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
 
+/// Environment: `true` answers every failure to get a token with the protocol's "not found"
+/// (the Go helper's answer), the reason going to the log only. For CI systems that abort a job
+/// on any other error from any configured helper, even for an image the job does not pull from
+/// ECR (GitLab Runner reads every `credHelpers` entry on every job).
+pub const FAILURES_AS_NOT_FOUND_ENV: &str = "AWS_ECR_FAILURES_AS_NOT_FOUND";
+
 /// ECR tokens from the cache, or from the fetcher.
 pub struct Front;
 
-/// Why the fetcher gave no token.
+/// Why a `get` has no token.
 #[derive(Debug, thiserror::Error)]
-pub enum FrontError {
-    /// `current_exe` failed.
-    #[error("cannot find my own path: {0}")]
-    OwnPath(#[source] std::io::Error),
-    /// The fetcher is not installed beside this binary.
-    #[error(
-        "{} is missing: it is installed next to docker-credential-ecr-login and fetches tokens on a cache miss; reinstall the helper",
-        path.display()
-    )]
-    FetcherMissing {
-        /// Where it should be.
-        path: PathBuf,
-    },
-    /// It could not be started.
-    #[error("cannot run {FETCHER}: {0}")]
-    Spawn(#[source] std::io::Error),
-    /// It did not answer in time and was killed.
-    #[error("{FETCHER} did not answer within {secs} s")]
-    Timeout {
-        /// The bound.
-        secs: f64,
-    },
-    /// It crashed or was killed.
-    #[error("{FETCHER} crashed: it was {0}")]
-    Crashed(Ending),
-    /// It reported a failure: its one line, passed on as it said it.
-    #[error("{0}")]
-    Failed(String),
-    /// It answered, but not with credentials.
-    #[error("{FETCHER} answered with something that is not credentials")]
-    BadAnswer,
+enum FrontError {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("the token for {0} is not base64 of user:password")]
+    BadToken(String),
 }
 
+/// The fetcher process as the policy's one call.
+struct Process;
+
+impl Fetch for Process {
+    fn fetch(&self, req: &FetchRequest) -> Result<Entry, FetchFailure> {
+        let start = std::time::Instant::now();
+        let reply = fetcher::run(req);
+        span_record(
+            "api_ms",
+            &format!("{:.1}", start.elapsed().as_secs_f64() * 1e3),
+        );
+        match reply {
+            Ok(fetcher::FetchReply::Token(entry)) => Ok(entry),
+            Ok(fetcher::FetchReply::Failed(failure)) => Err(failure),
+            Err(e @ FetcherError::Timeout { .. }) => Err(FetchFailure::Timeout {
+                host: req.registry.host.clone(),
+                secs: req.timeout().as_secs_f64(),
+                hint: format!(" ({e})"),
+            }),
+            Err(e) => Err(FetchFailure::Internal {
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// The cache, unless `AWS_ECR_DISABLE_CACHE` is set (to anything: Go turns it off for any
+/// non-empty value) or there is no place for one.
 fn cache() -> Option<Cache> {
-    if env_true(DISABLE_CACHE_ENV) {
+    if paths::cache_disabled() {
         return None;
     }
     paths::cache_dir().map(Cache::new)
 }
 
-fn fetcher() -> Result<PathBuf, FrontError> {
-    let exe = std::env::current_exe().map_err(FrontError::OwnPath)?;
-    let path = exe.with_file_name(FETCHER);
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(FrontError::FetcherMissing { path })
-    }
-}
-
-/// Runs the fetcher for `server_url`. It answers only for an ECR registry (this binary has
-/// resolved the URL already), so its failures are failures, never a miss.
-fn fetch(server_url: &str) -> Result<Credentials, FrontError> {
-    let mut cmd = Command::new(fetcher()?);
-    cmd.arg("get");
-    // The fetcher may wait up to one timeout for another process's fetch, then fetch itself.
-    let limit = timeout() * 2 + Duration::from_secs(3);
-    let out = child::run(cmd, server_url.as_bytes(), limit).map_err(|e| match e {
-        RunError::Spawn(e) => FrontError::Spawn(e),
-        RunError::Timeout(d) => FrontError::Timeout {
-            secs: d.as_secs_f64(),
-        },
-    })?;
-    if out.ending().signal().is_some() {
-        return Err(FrontError::Crashed(out.ending()));
-    }
-    let text = std::str::from_utf8(&out.stdout).map_err(|_| FrontError::BadAnswer)?;
-    if !out.success() {
-        let line = text.trim();
-        return Err(if line.is_empty() {
-            FrontError::Failed(format!("{FETCHER} failed with {}", out.ending()))
-        } else {
-            FrontError::Failed(line.to_string())
-        });
-    }
-    let creds = Credentials::from_get_json(text).map_err(|_| FrontError::BadAnswer)?;
-    Ok(Credentials {
-        server_url: server_url.to_string(),
-        ..creds
-    })
+fn failures_as_not_found() -> bool {
+    paths::env_true(FAILURES_AS_NOT_FOUND_ENV)
 }
 
 impl Store for Front {
     fn get(&self, server_url: &str) -> Result<Credentials, Error> {
-        let Some(req) = request::resolve(server_url).map_err(Error::bad_input)? else {
-            tracing::info!("{NOT_ECR}");
-            return Err(Error::NotFound);
+        let req = match request::resolve(server_url) {
+            Ok(Some(req)) => req,
+            Ok(None) => {
+                tracing::info!("{NOT_ECR}");
+                return Err(Error::NotFound);
+            }
+            // A configuration the user must mend: retrying cannot help.
+            Err(e) => return Err(Error::bad_input(e)),
         };
         span_record("registry", &req.registry.host);
-        span_record("source", &request::credential_source(&req.settings));
-        if let Some(entry) = cache().and_then(|c| c.get(&req.key))
-            && entry.freshness(now()) == Freshness::Fresh
-            && let Some((username, secret)) = entry.credentials()
-        {
-            span_record("cache", "hit");
-            return Ok(Credentials {
-                server_url: server_url.to_string(),
-                username,
-                secret,
-            });
+        span_record("source", &req.identity.label());
+        match get(&req) {
+            Ok(creds) => Ok(creds),
+            Err(e) if failures_as_not_found() => {
+                tracing::warn!(error = %e, "{FAILURES_AS_NOT_FOUND_ENV}: answering not found");
+                Err(Error::NotFound)
+            }
+            Err(e) => Err(Error::backend(e)),
         }
-        span_record("cache", "miss");
-        fetch(server_url).map_err(Error::backend)
     }
 
     fn store(&self, _: &Credentials) -> Result<(), Error> {
-        if env_true(IGNORE_STORAGE_ENV) {
+        if paths::env_true(IGNORE_STORAGE_ENV) {
             Ok(())
         } else {
             Err(Error::NotImplemented)
@@ -139,18 +108,26 @@ impl Store for Front {
     }
 
     fn erase(&self, _: &str) -> Result<(), Error> {
-        if env_true(IGNORE_STORAGE_ENV) {
+        if paths::env_true(IGNORE_STORAGE_ENV) {
             Ok(())
         } else {
             Err(Error::NotImplemented)
         }
     }
 
-    /// The registries with a valid token in the cache, as the Go helper lists them
-    /// (`https://` endpoints); never a network call.
+    /// The registries with a valid token in the cache, as the Go helper lists them (`https://`
+    /// endpoints). When none is the default registry of the credentials in use (a cold cache),
+    /// it is fetched first, with one bounded call, as the Go helper's `list` does: GitLab Runner
+    /// finds `credsStore` registries only through `list`.
     fn list(&self) -> Result<BTreeMap<String, String>, Error> {
+        let cache = cache();
+        if let Some(c) = &cache
+            && let Err(e) = default_registry(c)
+        {
+            tracing::warn!(error = %e, "cannot fetch the default registry's token for list");
+        }
         let now = now();
-        Ok(cache()
+        Ok(cache
             .map(|c| c.load())
             .unwrap_or_default()
             .into_values()
@@ -158,4 +135,73 @@ impl Store for Front {
             .filter_map(|e| Some((e.proxy_endpoint.clone(), e.credentials()?.0)))
             .collect())
     }
+}
+
+fn get(req: &Request) -> Result<Credentials, FrontError> {
+    let cache = cache();
+    let (entry, outcome) = policy::token(req, cache.as_ref(), &Process, timeout())?;
+    span_record("cache", outcome.as_str());
+    let (username, secret) = entry
+        .credentials()
+        .ok_or_else(|| FrontError::BadToken(req.registry.host.clone()))?;
+    Ok(Credentials {
+        server_url: req.server_url.clone(),
+        username,
+        secret,
+    })
+}
+
+/// The region the SDK would use for a call that names no registry: `AWS_REGION`,
+/// `AWS_DEFAULT_REGION`, else the profile's `region`.
+fn default_region() -> Option<String> {
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.trim().is_empty());
+    env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or_else(|| {
+            let profiles = crate::aws_files::Profiles::load(&crate::aws_files::Files::from_env());
+            let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
+            profiles.get(&profile, "region").map(str::to_string)
+        })
+}
+
+/// Makes sure the cache holds a valid token for the default registry of the credentials in
+/// use, in the default region: nothing to do when one is there; else one fetch that names no
+/// registry (ECR answers with the account's own), stored under that registry's key.
+fn default_registry(cache: &Cache) -> Result<(), PolicyError> {
+    let Some(region) = default_region() else {
+        return Ok(());
+    };
+    let settings = crate::config::RegistryConfig::default();
+    let identity = identity::resolve(&settings);
+    let endpoint = request::endpoint(Service::Ecr);
+    let now = now();
+    let present = cache.load().iter().any(|(key, entry)| {
+        entry.freshness(now) != Freshness::Expired
+            && key.starts_with("ecr ")
+            && key.split(' ').nth(2) == Some(region.as_str())
+            && key.ends_with(&identity.key())
+    });
+    if present {
+        return Ok(());
+    }
+    let req = FetchRequest {
+        registry: Registry {
+            host: format!("the default registry in {region}"),
+            service: Service::Ecr,
+            id: None,
+            region,
+            fips: false,
+        },
+        identity,
+        endpoint,
+        timeout_ms: timeout().as_millis().try_into().unwrap_or(u64::MAX),
+    };
+    let entry = Process.fetch(&req)?;
+    // Stored under the key a `get` of the registry ECR named will look for.
+    if let Ok(Some(named)) = request::resolve(&entry.proxy_endpoint)
+        && let Err(e) = cache.put(&named.key, entry)
+    {
+        tracing::warn!(error = %e, "cannot write the token cache");
+    }
+    Ok(())
 }

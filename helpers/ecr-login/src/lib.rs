@@ -1,12 +1,17 @@
-//! What both ecr-login binaries share: registry recognition, configuration, the token cache and
-//! the cache key. Nothing here links the AWS SDK: the front binary, which answers cache hits,
-//! must stay small to start fast.
+//! What both ecr-login binaries share: registry recognition, configuration, the identity, the
+//! token cache, the token policy and the typed protocol between the front and the fetcher.
+//! Nothing here links the AWS SDK: the front binary, which answers cache hits, must stay small
+//! to start fast.
 #![deny(missing_docs)]
 
+pub mod aws_files;
 pub mod cache;
 pub mod config;
+pub mod fetcher;
 pub mod front;
+pub mod identity;
 pub mod paths;
+pub mod policy;
 pub mod registry;
 pub mod request;
 

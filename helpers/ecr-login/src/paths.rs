@@ -7,7 +7,7 @@ use credhelper::os::logging::LogFile;
 
 /// Environment: the cache directory (default `~/.ecr`), as the Go helper reads it.
 pub const CACHE_DIR_ENV: &str = "AWS_ECR_CACHE_DIR";
-/// Environment: `true` turns the token cache off, as the Go helper reads it.
+/// Environment: any non-empty value turns the token cache off, as the Go helper reads it.
 pub const DISABLE_CACHE_ENV: &str = "AWS_ECR_DISABLE_CACHE";
 /// Environment: the per-registry configuration file (default `~/.ecr/config.json`).
 pub const CONFIG_ENV: &str = "AWS_ECR_CONFIG_FILE";
@@ -17,12 +17,37 @@ fn dot_ecr() -> Option<PathBuf> {
     dirs::home_dir().map(|h| h.join(".ecr"))
 }
 
-/// The cache directory: `$AWS_ECR_CACHE_DIR`, else `~/.ecr`. `None` if there is no home at all.
+/// Whether the cache is off: `AWS_ECR_DISABLE_CACHE` set to anything (`false` and `0`
+/// included), as in the Go helper.
+pub fn cache_disabled() -> bool {
+    std::env::var_os(DISABLE_CACHE_ENV).is_some_and(|v| !v.is_empty())
+}
+
+/// The cache directory: `$AWS_ECR_CACHE_DIR` (a leading `~` or `~/` is the home directory, as
+/// the Go helper expands it), else `~/.ecr`. `None` if there is no home at all, or for
+/// `~user/…`, which Go cannot expand either.
 pub fn cache_dir() -> Option<PathBuf> {
-    std::env::var_os(CACHE_DIR_ENV)
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(dot_ecr)
+    match std::env::var(CACHE_DIR_ENV).ok().filter(|d| !d.is_empty()) {
+        Some(dir) => expand_home(&dir),
+        None => dot_ecr(),
+    }
+}
+
+/// `~` and `~/rest` → the home directory (and rest); anything else unchanged, except `~user`.
+fn expand_home(dir: &str) -> Option<PathBuf> {
+    match dir.strip_prefix('~') {
+        None => Some(PathBuf::from(dir)),
+        Some("") => dirs::home_dir(),
+        Some(rest) => match rest.strip_prefix('/') {
+            Some(rest) => dirs::home_dir().map(|h| h.join(rest)),
+            None => {
+                tracing::warn!(
+                    "{CACHE_DIR_ENV}={dir}: another user's home is not expanded; no cache"
+                );
+                None
+            }
+        },
+    }
 }
 
 /// The log file's name.

@@ -1,11 +1,13 @@
 //! Which registries are ECR's: a small pure parser, checked against a table of host names.
 
 /// The two token services.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Service {
     /// Private registries: `ecr:GetAuthorizationToken` in the registry's region.
+    #[serde(rename = "ecr")]
     Ecr,
     /// ECR Public: `ecr-public:GetAuthorizationToken`, always in us-east-1.
+    #[serde(rename = "ecr-public")]
     EcrPublic,
 }
 
@@ -20,7 +22,8 @@ impl Service {
 }
 
 /// An ECR registry named by a server URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Registry {
     /// The host name alone, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com`.
     pub host: String,

@@ -1,6 +1,9 @@
-//! From a server URL to what both binaries need: the registry, its settings and its cache key.
+//! From a server URL to everything a token depends on: the registry, who asks (the identity),
+//! where the call goes (the endpoint), and so the cache key.
 
+use crate::aws_files::{Files, Profiles};
 use crate::config::{Config, ConfigError, RegistryConfig};
+use crate::identity::{self, Identity};
 use crate::paths;
 use crate::registry::{self, Registry, Service};
 
@@ -17,8 +20,29 @@ pub struct Request {
     pub registry: Registry,
     /// Its settings from the configuration file.
     pub settings: RegistryConfig,
+    /// Who fetches the token.
+    pub identity: Identity,
+    /// Where the call goes, when the user said so (see [`endpoint`]).
+    pub endpoint: Option<String>,
     /// The cache key (see [`cache_key`]).
     pub key: String,
+}
+
+impl Request {
+    /// A request for `registry` with these settings, in this environment.
+    pub fn new(server_url: &str, registry: Registry, settings: RegistryConfig) -> Request {
+        let identity = identity::resolve(&settings);
+        let endpoint = endpoint(registry.service);
+        let key = cache_key(&registry, endpoint.as_deref(), &identity);
+        Request {
+            server_url: server_url.to_string(),
+            registry,
+            settings,
+            identity,
+            endpoint,
+            key,
+        }
+    }
 }
 
 /// Resolves `server_url`; `Ok(None)` if it is not an ECR registry (nor an alias of one).
@@ -54,61 +78,41 @@ pub fn resolve(server_url: &str) -> Result<Option<Request>, ConfigError> {
             None => return Ok(None),
         },
     };
-    let key = cache_key(&registry, &settings);
-    Ok(Some(Request {
-        server_url: server_url.to_string(),
-        registry,
-        settings,
-        key,
-    }))
+    Ok(Some(Request::new(server_url, registry, settings)))
 }
 
-/// The endpoint override the SDK will use for this service, if any.
-pub fn endpoint_override(service: Service) -> Option<String> {
+/// Where the user said calls to this service go, as the SDK reads it: `AWS_ENDPOINT_URL_ECR` (or
+/// `…_ECR_PUBLIC`), else `AWS_ENDPOINT_URL`, else the `endpoint_url` of the profile in use; none
+/// when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` (or the profile's `ignore_configured_endpoint_urls`)
+/// is true. Decided here, once, so the fetcher sets exactly this and a FIPS host without one goes
+/// to its FIPS endpoint: env and profile endpoints behave alike.
+pub fn endpoint(service: Service) -> Option<String> {
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.trim().is_empty());
+    let is_true = |v: &str| v.trim().eq_ignore_ascii_case("true");
+    if env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| is_true(&v)) {
+        return None;
+    }
     let specific = match service {
         Service::Ecr => "AWS_ENDPOINT_URL_ECR",
         Service::EcrPublic => "AWS_ENDPOINT_URL_ECR_PUBLIC",
     };
-    [specific, "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|s| !s.is_empty())
-}
-
-/// Where the credentials will come from, named without resolving them (no file read, no IMDS
-/// call): what decides *who* asks for the token, so that two identities never share an entry,
-/// and stable while SSO or assumed-role credentials rotate. It follows the SDK's default chain:
-/// environment keys, then a profile, then web identity, then container credentials, then the
-/// default profile or the instance role.
-pub fn credential_source(settings: &RegistryConfig) -> String {
-    let mut source = if let Some(p) = &settings.profile {
-        format!("profile:{p}")
-    } else if let Some(id) = env("AWS_ACCESS_KEY_ID") {
-        format!("env:{id}")
-    } else if let Some(p) = env("AWS_PROFILE") {
-        format!("profile:{p}")
-    } else if let (Some(_), Some(role)) = (env("AWS_WEB_IDENTITY_TOKEN_FILE"), env("AWS_ROLE_ARN"))
-    {
-        format!("web-identity:{role}")
-    } else if let Some(uri) = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        .or_else(|| env("AWS_CONTAINER_CREDENTIALS_FULL_URI"))
-    {
-        format!("container:{uri}")
-    } else {
-        "default".to_string()
-    };
-    if let Some(role) = &settings.role_arn {
-        source.push_str(&format!(" role:{role}"));
+    if let Some(url) = env(specific).or_else(|| env("AWS_ENDPOINT_URL")) {
+        return Some(url);
     }
-    source
+    let profiles = Profiles::load(&Files::from_env());
+    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
+    if profiles
+        .get(&profile, "ignore_configured_endpoint_urls")
+        .is_some_and(is_true)
+    {
+        return None;
+    }
+    profiles.get(&profile, "endpoint_url").map(str::to_string)
 }
 
-/// `service registry-id region [fips] [endpoint] source`: everything that changes which token
-/// the API would return.
-pub fn cache_key(registry: &Registry, settings: &RegistryConfig) -> String {
+/// `service registry-id region [fips] [endpoint] identity`: everything that changes which token
+/// the API would return, and to whom.
+pub fn cache_key(registry: &Registry, endpoint: Option<&str>, identity: &Identity) -> String {
     let mut key = format!(
         "{} {} {}",
         registry.service.as_str(),
@@ -118,10 +122,10 @@ pub fn cache_key(registry: &Registry, settings: &RegistryConfig) -> String {
     if registry.fips {
         key.push_str(" fips");
     }
-    if let Some(endpoint) = endpoint_override(registry.service) {
+    if let Some(endpoint) = endpoint {
         key.push_str(&format!(" endpoint:{endpoint}"));
     }
     key.push(' ');
-    key.push_str(&credential_source(settings));
+    key.push_str(&identity.key());
     key
 }

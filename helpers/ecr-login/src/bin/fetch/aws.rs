@@ -1,105 +1,72 @@
 //! The one place that talks to AWS, through aws-config and the ECR SDKs.
+//!
+//! The credentials provider is the one the request names (`identity::Source`), built
+//! explicitly, never the SDK's default chain: the chain would prefer the environment's keys over
+//! a registry's own profile, and the front keyed the cache on the identity it chose.
 
 use std::time::Duration;
 
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use credhelper::Secret;
 use ecr_login::cache::{Entry, now};
+use ecr_login::fetcher::{FETCHER, FetchFailure, FetchRequest, hint_for};
+use ecr_login::identity::Source;
 use ecr_login::registry::Service;
-use ecr_login::request::{Request, endpoint_override};
 
-/// Why no token came back. Every message is one line for the user and never holds a credential.
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    /// The async runtime could not start.
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(#[source] std::io::Error),
-    /// Nothing answered within the bound.
-    #[error(
-        "no token for {host} within {secs} s (AWS_ECR_TIMEOUT): is the network, IMDS or the ECR endpoint reachable?"
-    )]
-    Timeout {
-        /// The registry.
-        host: String,
-        /// The bound.
-        secs: f64,
-    },
-    /// The service answered with an error (access denied, throttling, …).
-    #[error("{service} GetAuthorizationToken for {host}: {code}: {message}")]
-    Service {
-        /// `ecr` or `ecr-public`.
-        service: &'static str,
-        /// The registry.
-        host: String,
-        /// The error code the service sent, e.g. `AccessDeniedException`.
-        code: String,
-        /// Its message.
-        message: String,
-    },
-    /// The call did not get an answer: no credentials, a connection failure, a timeout.
-    #[error("{service} GetAuthorizationToken for {host}: {reason}")]
-    Call {
-        /// `ecr` or `ecr-public`.
-        service: &'static str,
-        /// The registry.
-        host: String,
-        /// The SDK's reason, from the `Display` of the error and its sources.
-        reason: String,
-    },
-    /// The service answered without what a token needs.
-    #[error("{service} returned no {what} for {host}")]
-    Incomplete {
-        /// `ecr` or `ecr-public`.
-        service: &'static str,
-        /// The registry.
-        host: String,
-        /// What was missing.
-        what: &'static str,
-    },
-}
+/// The session name of an assumed role, as CloudTrail shows it.
+const SESSION_NAME: &str = "docker-credential-ecr-login";
 
-/// Fetches a token for the request's registry within `limit`, all retries included.
-pub fn fetch(req: &Request, limit: Duration) -> Result<Entry, FetchError> {
+/// Fetches a token for the request's registry within its bound, all retries included.
+pub fn fetch(req: &FetchRequest) -> Result<Entry, FetchFailure> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(FetchError::Runtime)?;
+        .map_err(|e| FetchFailure::Internal {
+            reason: format!("{FETCHER} cannot start its async runtime: {e}"),
+        })?;
+    let limit = req.timeout();
     rt.block_on(async {
         match tokio::time::timeout(limit, fetch_inner(req, limit)).await {
             Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout {
+            Err(_) => Err(FetchFailure::Timeout {
                 host: req.registry.host.clone(),
                 secs: limit.as_secs_f64(),
+                hint: hint_for(&req.identity),
             }),
         }
     })
 }
 
-/// An SDK error as a [`FetchError`]. A service error gives its code and message (its `Display`
+/// An SDK error as a [`FetchFailure`]. A service error gives its code and message (its `Display`
 /// would be `unhandled error (Code)` with a `Debug` dump of the metadata as its source); any
 /// other gives the `Display` of the error and its sources. Never `Debug`: the SDK's prints raw
 /// responses, which may hold IMDS or session tokens.
-fn sdk_error<E, R>(service: &'static str, host: &str, err: SdkError<E, R>) -> FetchError
+fn sdk_error<E, R>(req: &FetchRequest, err: SdkError<E, R>) -> FetchFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
+    let service = req.registry.service.as_str().to_string();
+    let host = req.registry.host.clone();
     if let SdkError::ServiceError(ctx) = &err {
         let e = ctx.err();
-        return FetchError::Service {
+        return FetchFailure::Service {
             service,
-            host: host.to_string(),
+            host,
             code: e.code().unwrap_or("UnknownError").to_string(),
             message: e.message().unwrap_or("no message").to_string(),
         };
     }
-    FetchError::Call {
+    FetchFailure::Call {
         service,
-        host: host.to_string(),
+        host,
         reason: chain(&err),
+        hint: hint_for(&req.identity),
     }
 }
 
@@ -117,7 +84,49 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, FetchError> {
+/// The provider for the request's identity.
+async fn credentials(req: &FetchRequest, conf: &ProviderConfig) -> SharedCredentialsProvider {
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+    match &req.identity.source {
+        Source::Environment { .. } => SharedCredentialsProvider::new(
+            aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
+        ),
+        Source::Profile {
+            name,
+            config_file,
+            credentials_file,
+            ..
+        } => SharedCredentialsProvider::new(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(conf)
+                .profile_name(name)
+                .profile_files(
+                    EnvConfigFiles::builder()
+                        .with_file(EnvConfigFileKind::Config, config_file)
+                        .with_file(EnvConfigFileKind::Credentials, credentials_file)
+                        .build(),
+                )
+                .build(),
+        ),
+        Source::WebIdentity { .. } => SharedCredentialsProvider::new(
+            aws_config::web_identity_token::WebIdentityTokenCredentialsProvider::builder()
+                .configure(conf)
+                .build(),
+        ),
+        Source::Container { .. } => SharedCredentialsProvider::new(
+            aws_config::ecs::EcsCredentialsProvider::builder()
+                .configure(conf)
+                .build(),
+        ),
+        Source::InstanceRole => SharedCredentialsProvider::new(
+            aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+                .configure(conf)
+                .build(),
+        ),
+    }
+}
+
+async fn fetch_inner(req: &FetchRequest, limit: Duration) -> Result<Entry, FetchFailure> {
     let reg = &req.registry;
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2).min(limit))
@@ -128,53 +137,64 @@ async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, FetchError
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let region = Region::new(reg.region.clone());
+    let provider_config = ProviderConfig::without_region()
+        .with_region(Some(region.clone()))
+        .with_http_client(http.clone())
+        .with_timeout_config(timeouts.clone());
+    let base = credentials(req, &provider_config).await;
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
-        .region(Region::new(reg.region.clone()))
+        .region(region.clone())
         .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(3));
-    if let Some(profile) = &req.settings.profile {
-        loader = loader.profile_name(profile);
-    }
-    // The SDK refuses FIPS together with a custom endpoint; tests, proxies and VPC endpoints set
-    // one on purpose, so the override wins.
-    if reg.fips && endpoint_override(reg.service).is_none() {
-        loader = loader.use_fips(true);
-    }
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .credentials_provider(base.clone());
     let mut config = loader.load().await;
-    if let Some(role) = &req.settings.role_arn {
+    if let Some(role) = &req.identity.role_arn {
         let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-            .session_name("docker-credential-ecr-login")
+            .session_name(SESSION_NAME)
+            .region(region)
             .configure(&config)
-            .build()
+            .build_from_provider(base)
             .await;
         config = config
             .into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
+            .credentials_provider(SharedCredentialsProvider::new(provider))
             .build();
     }
     let requested_at = now();
     let service = reg.service.as_str();
-    let missing = |what| FetchError::Incomplete {
-        service,
+    let missing = |what: &str| FetchFailure::Incomplete {
+        service: service.to_string(),
         host: reg.host.clone(),
-        what,
+        what: what.to_string(),
+    };
+    // The endpoint the front chose (the user's override) wins; without one a FIPS host uses its
+    // FIPS endpoint. Never both: the SDK refuses that, and a FIPS host must never reach a
+    // non-FIPS endpoint nobody asked for.
+    let (endpoint, fips) = match &req.endpoint {
+        Some(url) => (Some(url.clone()), false),
+        None => (None, reg.fips),
     };
     // (token, expiry, proxy endpoint) from either service's authorization data.
-    let (token, expires_at, endpoint) = match reg.service {
+    let (token, expires_at, proxy) = match reg.service {
         Service::Ecr => {
-            let client = aws_sdk_ecr::Client::new(&config);
-            let id = reg.id.clone().unwrap_or_default();
+            let mut conf = aws_sdk_ecr::config::Builder::from(&config).use_fips(fips);
+            if let Some(url) = &endpoint {
+                conf = conf.endpoint_url(url);
+            }
+            let client = aws_sdk_ecr::Client::from_conf(conf.build());
+            let mut call = client.get_authorization_token();
             // registryIds is marked deprecated, but ECR accepts it and the Go helper sends it:
-            // the request, its log and cross-account behaviour stay the same as Go's.
-            #[expect(deprecated, reason = "the Go helper sends registryIds; we match it")]
-            let call = client.get_authorization_token().registry_ids(id);
-            let out = call
-                .send()
-                .await
-                .map_err(|e| sdk_error(service, &reg.host, e))?;
+            // the request, its log and cross-account behaviour stay the same as Go's. Without
+            // an id (`list`'s default registry) ECR answers for the caller's own account.
+            if let Some(id) = &reg.id {
+                #[expect(deprecated, reason = "the Go helper sends registryIds; we match it")]
+                {
+                    call = call.registry_ids(id.clone());
+                }
+            }
+            let out = call.send().await.map_err(|e| sdk_error(req, e))?;
             let data = out
                 .authorization_data()
                 .first()
@@ -186,12 +206,16 @@ async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, FetchError
             )
         }
         Service::EcrPublic => {
-            let client = aws_sdk_ecrpublic::Client::new(&config);
+            let mut conf = aws_sdk_ecrpublic::config::Builder::from(&config).use_fips(fips);
+            if let Some(url) = &endpoint {
+                conf = conf.endpoint_url(url);
+            }
+            let client = aws_sdk_ecrpublic::Client::from_conf(conf.build());
             let out = client
                 .get_authorization_token()
                 .send()
                 .await
-                .map_err(|e| sdk_error(service, &reg.host, e))?;
+                .map_err(|e| sdk_error(req, e))?;
             let data = out
                 .authorization_data()
                 .ok_or_else(|| missing("authorization data"))?;
@@ -204,7 +228,7 @@ async fn fetch_inner(req: &Request, limit: Duration) -> Result<Entry, FetchError
     };
     Ok(Entry {
         token: Secret::new(token.ok_or_else(|| missing("token"))?),
-        proxy_endpoint: endpoint.unwrap_or_else(|| format!("https://{}", reg.host)),
+        proxy_endpoint: proxy.unwrap_or_else(|| format!("https://{}", reg.host)),
         requested_at,
         expires_at: expires_at.ok_or_else(|| missing("expiry"))?,
         service: service.to_string(),

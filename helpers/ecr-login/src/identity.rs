@@ -1,0 +1,203 @@
+//! Who asks for a token: the credential source, decided from the environment and the shared
+//! files alone (no network call, no secret read, a few microseconds).
+//!
+//! The decision is made once, here, and both binaries act on it: the front keys the cache on it
+//! and the fetcher builds exactly that credentials provider (not the SDK's default chain), so
+//! the identity in the cache key is always the identity that signs the request. The order is
+//! the default chain's: a registry's configured profile first, then the environment's keys,
+//! then a profile (`AWS_PROFILE`, else `default` when it has credentials), web identity,
+//! container credentials, and the instance role.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws_files::{Files, Profiles};
+use crate::config::RegistryConfig;
+
+/// Where the credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Source {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, both set.
+    Environment {
+        /// The key id (not a secret; it names the key).
+        access_key_id: String,
+    },
+    /// A profile of the shared files.
+    Profile {
+        /// Its name.
+        name: String,
+        /// The config file read.
+        config_file: PathBuf,
+        /// The credentials file read.
+        credentials_file: PathBuf,
+        /// What the profile resolves to, e.g. `key:AKIA…` or `role:arn… from (key:AKIA…)`.
+        resolves_to: String,
+    },
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN` (EKS IRSA).
+    WebIdentity {
+        /// The role.
+        role_arn: String,
+    },
+    /// ECS or EKS Pod Identity container credentials.
+    Container {
+        /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` or `…_RELATIVE_URI`.
+        uri: String,
+    },
+    /// The EC2 instance role, through IMDS.
+    InstanceRole,
+}
+
+/// The identity a token is fetched as: a source, and a role assumed with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// Where the credentials come from.
+    pub source: Source,
+    /// A role to assume with them (the registry's `role_arn`).
+    pub role_arn: Option<String>,
+}
+
+impl Identity {
+    /// The identity as the cache key names it: everything that changes who signs.
+    pub fn key(&self) -> String {
+        let mut key = match &self.source {
+            Source::Environment { access_key_id } => format!("env:{access_key_id}"),
+            Source::Profile {
+                name,
+                config_file,
+                credentials_file,
+                resolves_to,
+            } => format!(
+                "profile:{name} files:{}|{} {resolves_to}",
+                config_file.display(),
+                credentials_file.display()
+            ),
+            Source::WebIdentity { role_arn } => format!("web-identity:{role_arn}"),
+            Source::Container { uri } => format!("container:{uri}"),
+            Source::InstanceRole => "instance-role".to_string(),
+        };
+        if let Some(role) = &self.role_arn {
+            key.push_str(&format!(" assume:{role}"));
+        }
+        key
+    }
+
+    /// A short name for the log line (no file paths).
+    pub fn label(&self) -> String {
+        let source = match &self.source {
+            Source::Environment { access_key_id } => format!("env:{access_key_id}"),
+            Source::Profile { name, .. } => format!("profile:{name}"),
+            Source::WebIdentity { role_arn } => format!("web-identity:{role_arn}"),
+            Source::Container { .. } => "container".to_string(),
+            Source::InstanceRole => "instance-role".to_string(),
+        };
+        match &self.role_arn {
+            Some(role) => format!("{source} assume:{role}"),
+            None => source,
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.is_empty())
+}
+
+/// The identity that fetches tokens for a registry with these settings, in this environment.
+pub fn resolve(settings: &RegistryConfig) -> Identity {
+    Identity {
+        source: source(settings),
+        role_arn: settings.role_arn.clone(),
+    }
+}
+
+fn source(settings: &RegistryConfig) -> Source {
+    let files = Files::from_env();
+    let profile = |name: &str, profiles: &Profiles| Source::Profile {
+        name: name.to_string(),
+        resolves_to: resolves_to(profiles, name, 0).unwrap_or_else(|| "none".into()),
+        config_file: files.config.clone(),
+        credentials_file: files.credentials.clone(),
+    };
+    // A registry's own profile is the identity, whatever else the environment holds.
+    if let Some(name) = &settings.profile {
+        return profile(name, &Profiles::load(&files));
+    }
+    // Both keys: with only the key id the SDK's environment provider gives nothing and the
+    // chain goes on, so the id alone must not name the identity.
+    if let (Some(id), Some(_)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        return Source::Environment { access_key_id: id };
+    }
+    let profiles = Profiles::load(&files);
+    // A profile named on purpose is used even if it cannot give credentials: the fetch then
+    // says why, instead of quietly becoming the instance role.
+    if let Some(name) = env("AWS_PROFILE") {
+        return profile(&name, &profiles);
+    }
+    if resolves_to(&profiles, "default", 0).is_some() {
+        return profile("default", &profiles);
+    }
+    if let (Some(_), Some(role_arn)) = (env("AWS_WEB_IDENTITY_TOKEN_FILE"), env("AWS_ROLE_ARN")) {
+        return Source::WebIdentity { role_arn };
+    }
+    if let Some(uri) = env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .or_else(|| env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"))
+    {
+        return Source::Container { uri };
+    }
+    Source::InstanceRole
+}
+
+/// What a profile's credentials come from, in the order the SDK's profile provider looks: a
+/// role (from a source profile, a credential source or a web identity), SSO, a process, static
+/// keys. `None` if the profile gives no credentials. Names and key ids only, never a secret.
+fn resolves_to(p: &Profiles, name: &str, depth: u8) -> Option<String> {
+    if depth > 8 {
+        return Some(format!("cycle:{name}"));
+    }
+    if let Some(role) = p.get(name, "role_arn") {
+        let from = if let Some(src) = p.get(name, "source_profile") {
+            if src == name {
+                static_key(p, name)
+            } else {
+                resolves_to(p, src, depth + 1)
+            }
+        } else if let Some(cs) = p.get(name, "credential_source") {
+            Some(match cs {
+                "Environment" => format!(
+                    "credential-source:env:{}",
+                    env("AWS_ACCESS_KEY_ID").unwrap_or_default()
+                ),
+                other => format!("credential-source:{other}"),
+            })
+        } else {
+            p.get(name, "web_identity_token_file")
+                .map(|f| format!("web-identity-file:{f}"))
+        };
+        return Some(format!(
+            "role:{role} from ({})",
+            from.unwrap_or_else(|| "none".into())
+        ));
+    }
+    if let Some(session) = p
+        .get(name, "sso_session")
+        .or_else(|| p.get(name, "sso_start_url"))
+    {
+        return Some(format!(
+            "sso:{session}/{}/{}",
+            p.get(name, "sso_account_id").unwrap_or(""),
+            p.get(name, "sso_role_name").unwrap_or("")
+        ));
+    }
+    if let Some(process) = p.get(name, "credential_process") {
+        return Some(format!("process:{process}"));
+    }
+    static_key(p, name)
+}
+
+fn static_key(p: &Profiles, name: &str) -> Option<String> {
+    let id = p.get(name, "aws_access_key_id")?;
+    p.get(name, "aws_secret_access_key")?;
+    Some(format!("key:{id}"))
+}
