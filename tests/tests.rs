@@ -8,6 +8,7 @@ mod deployments;
 mod ecr_clients;
 mod ecr_login;
 mod ecr_oracle;
+mod ecr_policy;
 mod hostile_dirs;
 mod keyring;
 mod orchestrators;

@@ -48,6 +48,7 @@ struct State {
     seen: Vec<Seen>,
     fault: Fault,
     imds_fault: Fault,
+    imds_token_fault: Fault,
     ttl: Duration,
     password: String,
 }
@@ -61,6 +62,14 @@ pub const IMDS_SESSION_TOKEN: &str = "imds-session-token-do-not-log";
 
 /// The key of the credentials the fake's STS hands out (AssumeRole, AssumeRoleWithWebIdentity).
 pub const STS_ACCESS_KEY: &str = "ASIAFAKESTSROLEKEY01";
+/// The account a `GetAuthorizationToken` without `registryIds` answers for: the caller's own.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
+/// The key of the credentials the fake's SSO portal hands out (`GetRoleCredentials`).
+pub const SSO_ACCESS_KEY: &str = "ASIAFAKESSOROLEKEY01";
+/// The SSO access token the fake's portal accepts (from the SSO token cache).
+pub const SSO_ACCESS_TOKEN: &str = "fake-sso-access-token";
+
 /// The key of the credentials served at `/container-creds` (ECS/EKS container credentials).
 pub const CONTAINER_ACCESS_KEY: &str = "ASIAFAKECONTAINERKEY";
 
@@ -81,6 +90,7 @@ impl FakeAws {
             seen: Vec::new(),
             fault: Fault::None,
             imds_fault: Fault::None,
+            imds_token_fault: Fault::None,
             ttl: Duration::from_secs(12 * 3600),
             password: password.to_string(),
         }));
@@ -129,6 +139,13 @@ impl FakeAws {
     /// Makes the next API calls fail or stall.
     pub fn set_fault(&self, fault: Fault) {
         self.state.lock().expect("lock").fault = fault;
+    }
+
+    /// Makes only IMDSv2's token request (`PUT /latest/api/token`) stall from now on: what a
+    /// container on EC2 sees when the instance's metadata hop limit is 1 (the answer to the PUT
+    /// is dropped one hop short).
+    pub fn set_imds_token_fault(&self, fault: Fault) {
+        self.state.lock().expect("lock").imds_token_fault = fault;
     }
 
     /// Makes the IMDS answers stall (`Delay`, `Hang`) from now on.
@@ -217,10 +234,16 @@ fn serve(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
             region: scope.get(2).cloned(),
             body: String::from_utf8_lossy(&body).into_owned(),
         };
-        let (fault, imds_fault, ttl, password) = {
+        let (fault, imds_fault, imds_token_fault, ttl, password) = {
             let mut s = state.lock().expect("lock");
             s.seen.push(seen);
-            (s.fault, s.imds_fault, s.ttl, s.password.clone())
+            (
+                s.fault,
+                s.imds_fault,
+                s.imds_token_fault,
+                s.ttl,
+                s.password.clone(),
+            )
         };
         let stall = |fault: Fault| match fault {
             Fault::Hang => {
@@ -236,10 +259,12 @@ fn serve(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
             _ => true,
         };
         let (status, content_type, body) = if path.starts_with("/latest/") {
-            if !stall(imds_fault) {
+            if !stall(imds_fault) || (path == "/latest/api/token" && !stall(imds_token_fault)) {
                 return;
             }
             imds(&method, &path)
+        } else if path.starts_with("/federation/credentials") {
+            sso(header("x-amz-sso_bearer_token").as_deref())
         } else if path.starts_with("/container-creds") {
             (
                 "200 OK",
@@ -320,7 +345,7 @@ fn api(
             let req: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
             let id = req["registryIds"][0]
                 .as_str()
-                .unwrap_or("000000000000")
+                .unwrap_or(DEFAULT_ACCOUNT)
                 .to_string();
             let data = serde_json::json!({"authorizationData": [{
                 "authorizationToken": token, "expiresAt": expires,
@@ -338,6 +363,24 @@ fn api(
             format!(r#"{{"__type":"UnknownOperationException","message":"fake: {other}"}}"#),
         ),
     }
+}
+
+/// The SSO portal's `GetRoleCredentials` (`GET /federation/credentials`): role credentials for
+/// a valid access token, 401 otherwise.
+fn sso(token: Option<&str>) -> (&'static str, &'static str, String) {
+    if token != Some(SSO_ACCESS_TOKEN) {
+        return (
+            "401 Unauthorized",
+            "application/json",
+            r#"{"message":"fake: invalid access token"}"#.into(),
+        );
+    }
+    let doc = serde_json::json!({"roleCredentials": {
+        "accessKeyId": SSO_ACCESS_KEY, "secretAccessKey": "sso-secret-do-not-log",
+        "sessionToken": "sso-session-token-do-not-log",
+        "expiration": ((epoch() + 3600.0) * 1000.0) as i64,
+    }});
+    ("200 OK", "application/json", doc.to_string())
 }
 
 /// STS's query protocol answers in XML.

@@ -35,14 +35,22 @@ pub struct FetchRequest {
     /// Where to send the call, when the user said so; else the registry's own endpoint (its
     /// FIPS endpoint for a FIPS host).
     pub endpoint: Option<String>,
-    /// How long the fetch may take, credentials and retries included.
+    /// How long the fetch may take, credentials and retries included: what is left of the
+    /// bound.
     pub timeout_ms: u64,
+    /// The bound itself (`AWS_ECR_TIMEOUT`), for messages.
+    pub bound_ms: u64,
 }
 
 impl FetchRequest {
-    /// The bound as a duration.
+    /// What is left of the bound.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The bound in seconds, as the user set it.
+    pub fn bound_secs(&self) -> f64 {
+        Duration::from_millis(self.bound_ms).as_secs_f64()
     }
 }
 

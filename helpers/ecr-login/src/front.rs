@@ -53,7 +53,7 @@ impl Fetch for Process {
             Ok(fetcher::FetchReply::Failed(failure)) => Err(failure),
             Err(e @ FetcherError::Timeout { .. }) => Err(FetchFailure::Timeout {
                 host: req.registry.host.clone(),
-                secs: req.timeout().as_secs_f64(),
+                secs: req.bound_secs(),
                 hint: format!(" ({e})"),
             }),
             Err(e) => Err(FetchFailure::Internal {
@@ -195,6 +195,7 @@ fn default_registry(cache: &Cache) -> Result<(), PolicyError> {
         identity,
         endpoint,
         timeout_ms: timeout().as_millis().try_into().unwrap_or(u64::MAX),
+        bound_ms: timeout().as_millis().try_into().unwrap_or(u64::MAX),
     };
     let entry = Process.fetch(&req)?;
     // Stored under the key a `get` of the registry ECR named will look for.

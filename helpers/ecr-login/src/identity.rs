@@ -201,3 +201,97 @@ fn static_key(p: &Profiles, name: &str) -> Option<String> {
     p.get(name, "aws_secret_access_key")?;
     Some(format!("key:{id}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profiles(config: &str, credentials: &str) -> Profiles {
+        let dir = std::env::temp_dir().join(format!(
+            "ecr-identity-{}-{}",
+            std::process::id(),
+            config.len() * 31 + credentials.len()
+        ));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let files = Files {
+            config: dir.join("config"),
+            credentials: dir.join("credentials"),
+        };
+        std::fs::write(&files.config, config).expect("write");
+        std::fs::write(&files.credentials, credentials).expect("write");
+        let p = Profiles::load(&files);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        p
+    }
+
+    #[test]
+    fn a_profile_resolves_to_what_signs_never_to_a_secret() {
+        let p = profiles(
+            "[profile role]\nrole_arn = arn:aws:iam::1:role/pull\nsource_profile = base\n\
+             [profile sso]\nsso_start_url = https://corp.awsapps.com/start\nsso_account_id = 1\nsso_role_name = Dev\n\
+             [profile proc]\ncredential_process = /usr/bin/creds --x\n\
+             [profile region-only]\nregion = eu-west-1\n\
+             [profile self]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = self\naws_access_key_id = AKIASELF\naws_secret_access_key = s\n\
+             [profile loop]\nrole_arn = arn:aws:iam::1:role/l\nsource_profile = loop2\n\
+             [profile loop2]\nrole_arn = arn:aws:iam::1:role/l2\nsource_profile = loop\n",
+            "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = base-secret\n\
+             [keyonly]\naws_access_key_id = AKIANOSECRET\n",
+        );
+        let r = |name| resolves_to(&p, name, 0);
+        assert_eq!(r("base").as_deref(), Some("key:AKIABASE"));
+        assert_eq!(
+            r("role").as_deref(),
+            Some("role:arn:aws:iam::1:role/pull from (key:AKIABASE)")
+        );
+        assert_eq!(
+            r("sso").as_deref(),
+            Some("sso:https://corp.awsapps.com/start/1/Dev")
+        );
+        assert_eq!(r("proc").as_deref(), Some("process:/usr/bin/creds --x"));
+        assert_eq!(r("region-only"), None, "no credentials: the chain goes on");
+        assert_eq!(
+            r("keyonly"),
+            None,
+            "a key id without its secret gives nothing"
+        );
+        assert_eq!(
+            r("self").as_deref(),
+            Some("role:arn:aws:iam::1:role/r from (key:AKIASELF)")
+        );
+        assert!(r("loop").is_some_and(|s| s.contains("cycle:")), "bounded");
+        for name in ["base", "role", "self"] {
+            assert!(
+                !r(name).unwrap_or_default().contains("secret"),
+                "{name}: a secret in the key"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_name_the_source_and_the_role() {
+        let id = Identity {
+            source: Source::Profile {
+                name: "p".into(),
+                config_file: "/c".into(),
+                credentials_file: "/k".into(),
+                resolves_to: "key:AKIA1".into(),
+            },
+            role_arn: Some("arn:aws:iam::1:role/x".into()),
+        };
+        assert_eq!(
+            id.key(),
+            "profile:p files:/c|/k key:AKIA1 assume:arn:aws:iam::1:role/x"
+        );
+        assert_eq!(id.label(), "profile:p assume:arn:aws:iam::1:role/x");
+        let env = Identity {
+            source: Source::Environment {
+                access_key_id: "AKIA2".into(),
+            },
+            role_arn: None,
+        };
+        assert_ne!(env.key(), id.key());
+        let back: Identity =
+            serde_json::from_str(&serde_json::to_string(&id).expect("encode")).expect("decode");
+        assert_eq!(back, id);
+    }
+}

@@ -94,6 +94,7 @@ pub fn token(
             identity: req.identity.clone(),
             endpoint: req.endpoint.clone(),
             timeout_ms: left.as_millis().try_into().unwrap_or(u64::MAX),
+            bound_ms: limit.as_millis().try_into().unwrap_or(u64::MAX),
         })
     };
     let Some(cache) = cache else {

@@ -35,7 +35,7 @@ pub fn fetch(req: &FetchRequest) -> Result<Entry, FetchFailure> {
             Ok(result) => result,
             Err(_) => Err(FetchFailure::Timeout {
                 host: req.registry.host.clone(),
-                secs: limit.as_secs_f64(),
+                secs: req.bound_secs(),
                 hint: hint_for(&req.identity),
             }),
         }
