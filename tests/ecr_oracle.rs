@@ -5,9 +5,9 @@ use std::process::Command;
 
 use integration_tests::aws_peers::{Moto, TlsProxy};
 use integration_tests::fake_aws::FakeAws;
-use integration_tests::peers::{have_moto, which};
+use integration_tests::peers::{have_moto, oracle};
 use integration_tests::sandbox::helper;
-use integration_tests::{Out, Sandbox, need, run};
+use integration_tests::{Out, Sandbox, need, need_oracle, run};
 
 const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const PASSWORD: &str = "oracle-token-pw";
@@ -18,7 +18,7 @@ fn creds(cmd: &mut Command) -> &mut Command {
 }
 
 fn go(sb: &Sandbox, fake: &FakeAws, proxy: &TlsProxy, action: &str, stdin: &str) -> Out {
-    let go = which("docker-credential-ecr-login").expect("the Go helper (checked by need!)");
+    let go = oracle("ecr-login").unwrap_or_else(|why| panic!("{why} (checked by need_oracle!)"));
     let mut cmd = sb.ecr_cmd(fake, go);
     creds(cmd.arg(action))
         .env("HTTPS_PROXY", &proxy.url)
@@ -36,7 +36,8 @@ fn ours(sb: &Sandbox, fake: &FakeAws, action: &str, stdin: &str) -> Out {
 
 #[test]
 fn answers_like_the_go_helper() {
-    need!("docker-credential-ecr-login", "python3", "openssl");
+    need!("python3", "openssl");
+    need_oracle!("ecr-login");
     let sb = Sandbox::new();
     let fake = FakeAws::start(PASSWORD);
     let proxy = TlsProxy::start(&sb, &fake.url);

@@ -9,7 +9,7 @@ use integration_tests::registry::Registry;
 use integration_tests::sandbox::helper;
 use integration_tests::secret_service::{Keyring, SessionBus};
 use integration_tests::wire::{NOT_FOUND, get_json, store_json};
-use integration_tests::{Sandbox, need, run};
+use integration_tests::{Sandbox, need, need_oracle, run};
 
 fn unlocked() -> (Sandbox, SessionBus) {
     let sb = Sandbox::new();
@@ -69,12 +69,8 @@ fn store_get_list_erase_round_trip() {
 
 #[test]
 fn items_are_interchangeable_with_the_go_helper() {
-    need!(
-        "dbus-daemon",
-        "gnome-keyring-daemon",
-        "docker-credential-secretservice",
-        "secret-tool"
-    );
+    need!("dbus-daemon", "gnome-keyring-daemon", "secret-tool");
+    need_oracle!("secretservice");
     let (sb, _bus) = unlocked();
     // Ours writes, Go and secret-tool read.
     assert!(

@@ -23,7 +23,7 @@ use integration_tests::Sandbox;
 use integration_tests::aws_peers::TlsProxy;
 use integration_tests::fake_aws::FakeAws;
 use integration_tests::gpg::init_pass;
-use integration_tests::peers::which;
+use integration_tests::peers::oracle;
 use integration_tests::sandbox::{bin_dir, helper};
 
 /// One way of running one call.
@@ -149,16 +149,12 @@ fn stats(samples: &[Sample]) -> Stats {
     }
 }
 
-/// The Go oracle of that name, if installed: not one of ours, neither the build under test nor
-/// our installed package (which replaces the Go binaries in /usr/bin).
+/// Debian's Go oracle of that name, by the absolute path its package installs (never PATH,
+/// where an installed copy of ours comes first), if it is there and really Go's.
 fn go(name: &str) -> Option<PathBuf> {
-    which(&format!("docker-credential-{name}")).filter(|p| {
-        let ours_installed = std::process::Command::new(p)
-            .arg("version")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("rust-credential-helpers"));
-        !p.starts_with(bin_dir()) && !ours_installed
-    })
+    oracle(name)
+        .inspect_err(|why| eprintln!("NOTE: {why}: its comparisons are skipped"))
+        .ok()
 }
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -385,11 +381,6 @@ fn main() {
         None,
     ));
 
-    if go_pass.is_none() || go_ecr.is_none() {
-        eprintln!(
-            "NOTE: a Go oracle is not installed (golang-docker-credential-helpers, amazon-ecr-credential-helper): those comparisons are skipped"
-        );
-    }
     for (o, g) in &pairs {
         for _ in 0..3 {
             bench.once(o);
