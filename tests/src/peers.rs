@@ -100,21 +100,27 @@ pub fn have_moto(test: &str) -> bool {
     )
 }
 
-/// True if a Docker daemon answers. Without one, the daemon tests skip loudly (the client-side
-/// tests still prove the helpers); the project's machines and CI start one.
+/// True if a Docker daemon answers `docker info`. Without one, the daemon tests skip loudly on
+/// a developer machine (the client-side tests still prove the helpers) and fail under CI, whose
+/// `.ci/run` starts a daemon when the machine has none.
 pub fn docker_daemon(test: &str) -> bool {
-    static UP: OnceLock<bool> = OnceLock::new();
-    let up = *UP.get_or_init(|| {
+    static UP: OnceLock<Result<(), String>> = OnceLock::new();
+    let up = UP.get_or_init(|| {
         let mut cmd = Command::new("docker");
         cmd.args(["info", "--format", "{{.ServerVersion}}"]);
-        crate::proc::run_timed(cmd, b"", Duration::from_secs(20)).is_ok_and(|o| o.ok())
+        match crate::proc::run_timed(cmd, b"", Duration::from_secs(20)) {
+            Ok(o) if o.ok() => Ok(()),
+            Ok(o) => Err(o.stderr.trim().to_string()),
+            Err(e) => Err(e),
+        }
     });
-    if !up {
-        eprintln!(
-            "SKIPPED {test}: no Docker daemon answers `docker info`; the client-side tests carry the proof"
-        );
+    match up {
+        Ok(()) => true,
+        Err(why) => missing(
+            test,
+            &format!("no Docker daemon answers `docker info` ({why}); .ci/run starts one"),
+        ),
     }
-    up
 }
 
 /// Skips (returns from) the test unless all programs are installed; fails under CI.
