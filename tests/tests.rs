@@ -8,6 +8,7 @@ mod ecr_clients;
 mod ecr_login;
 mod ecr_oracle;
 mod keyring;
+mod nss;
 mod pass_clients;
 mod pass_interop;
 mod pass_secrets;
