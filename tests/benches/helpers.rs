@@ -38,6 +38,9 @@ struct Case {
     /// The exit status the call must have for its timing to mean anything; `None` where an
     /// oracle's answer for a miss varies (exit 0 with empty fields, or exit 1) and either is a miss.
     expect_ok: Option<bool>,
+    /// For our ECR cases: how many requests (API and IMDS) the fake must see during each call;
+    /// the benchmark's claims ("a cache hit makes no network call") are asserted, not printed.
+    fake_requests: Option<usize>,
 }
 
 struct Sample {
@@ -65,6 +68,7 @@ impl Bench {
     }
 
     fn once(&self, case: &Case) -> Sample {
+        let requests_before = self.fake.seen().len();
         let mut cmd = self.command(case);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -93,6 +97,17 @@ impl Bench {
         if let Some(expect_ok) = case.expect_ok {
             assert_eq!(ok, expect_ok, "{}: {out}", case.name);
         }
+        // Calls run one at a time, so every request the fake saw since the start is this call's.
+        if let Some(want) = case.fake_requests {
+            let seen = self.fake.seen();
+            assert_eq!(
+                seen.len() - requests_before,
+                want,
+                "{}: requests to the fake during one call: {:?}",
+                case.name,
+                &seen[requests_before..]
+            );
+        }
         Sample {
             wall,
             max_rss_kib: usage.ru_maxrss,
@@ -115,6 +130,7 @@ fn case(
         env: Vec::new(),
         ecr: false,
         expect_ok: expect_ok.into(),
+        fake_requests: None,
     }
 }
 
@@ -332,9 +348,9 @@ fn main() {
         });
         (ours, theirs)
     };
-    let hit_env = ecr_pair("ecr get, cache hit, env credentials", ENV_CREDS);
-    let hit_imds = ecr_pair("ecr get, cache hit, instance role (IMDSv2)", &[]);
-    let cold = ecr_pair(
+    let mut hit_env = ecr_pair("ecr get, cache hit, env credentials", ENV_CREDS);
+    let mut hit_imds = ecr_pair("ecr get, cache hit, instance role (IMDSv2)", &[]);
+    let mut cold = ecr_pair(
         "ecr get, no cache (API call), env credentials",
         &[
             ENV_CREDS[0],
@@ -349,6 +365,12 @@ fn main() {
             bench.once(g);
         }
     }
+    // What the chart claims for ours, checked on every call from here on: a hit asks nothing of
+    // the network (no API call, no IMDS call, whatever the credential source), and with the
+    // cache off a get makes exactly one request, the API call (env credentials: no IMDS).
+    hit_env.0.fake_requests = Some(0);
+    hit_imds.0.fake_requests = Some(0);
+    cold.0.fake_requests = Some(1);
     pairs.extend([hit_env, hit_imds, cold]);
     pairs.push((
         case(
@@ -435,7 +457,7 @@ fn main() {
         }));
     }
     println!(
-        "IMDS calls during the timed runs (all of them Go's: ours make none on a hit): {imds_during}"
+        "IMDS calls during the timed runs (all of them Go's: ours made none, checked per call): {imds_during}"
     );
 
     // 32 concurrent cold gets for one registry: how many API calls, how long for all.
@@ -477,6 +499,10 @@ fn main() {
     };
     let (calls, ms) = concurrent(helper("ecr-login"), false);
     println!("32 concurrent cold ecr gets, ours: {calls} API call(s), {ms:.0} ms for all");
+    assert_eq!(
+        calls, 1,
+        "32 concurrent cold gets for one registry make one API call (the registry's lock)"
+    );
     let mut extra = serde_json::json!({"imds_calls_during_timed_runs": imds_during, "concurrent_cold_gets": {"ours": {"api_calls": calls, "wall_ms": ms}}});
     if let Some(g) = go_ecr.clone() {
         let (calls, ms) = concurrent(g, true);
