@@ -1,10 +1,14 @@
-//! Every helper answers bad input with one clear line on stdout and exit 1: no panic, no echo of
-//! the secret, within 5 s, and nothing written. One table over all three binaries.
+//! Every helper answers bad input with one clear line on stdout and exit 1: no panic, nothing
+//! on stderr, no echo of the secret, within 5 s, and nothing written. One table over all three
+//! binaries, each run with no pass store; pass runs it again on an initialised store, where a
+//! bad input that slipped through validation could really be written.
 
+use std::path::Path;
 use std::time::Duration;
 
+use integration_tests::gpg::init_pass;
 use integration_tests::sandbox::helper;
-use integration_tests::{Sandbox, run};
+use integration_tests::{Sandbox, need, run};
 
 const SECRET: &str = "S3cr3t-in-the-input";
 
@@ -14,6 +18,8 @@ struct Case {
     stdin: Vec<u8>,
     /// The start of the one line expected on stdout.
     want: &'static str,
+    /// The case is about the pass store being absent: not run on an initialised store.
+    only_uninitialised: bool,
 }
 
 fn case(
@@ -27,6 +33,7 @@ fn case(
         args: args.to_vec(),
         stdin: stdin.into(),
         want,
+        only_uninitialised: false,
     }
 }
 
@@ -95,6 +102,12 @@ fn common(usage: &'static str) -> Vec<Case> {
             "invalid server URL: it contains white space",
         ),
         case(
+            "empty ServerURL",
+            &["store"],
+            format!(r#"{{"ServerURL":"","Username":"u","Secret":"{SECRET}"}}"#),
+            "no credentials server URL",
+        ),
+        case(
             "missing ServerURL",
             &["store"],
             format!(r#"{{"Username":"u","Secret":"{SECRET}"}}"#),
@@ -127,9 +140,8 @@ fn common(usage: &'static str) -> Vec<Case> {
     ]
 }
 
-#[test]
-fn bad_input_table_over_every_helper() {
-    let sb = Sandbox::new();
+/// The whole table: (helper, case).
+fn table() -> Vec<(&'static str, Case)> {
     let mut cases: Vec<(&str, Case)> = Vec::new();
     for name in ["pass", "ecr-login", "keyring"] {
         let usage: &'static str = match name {
@@ -151,12 +163,15 @@ fn bad_input_table_over_every_helper() {
     ));
     cases.push((
         "pass",
-        case(
-            "uninitialised store",
-            &["store"],
-            format!(r#"{{"ServerURL":"h","Username":"u","Secret":"{SECRET}"}}"#),
-            "pass store is not initialized",
-        ),
+        Case {
+            only_uninitialised: true,
+            ..case(
+                "uninitialised store",
+                &["store"],
+                format!(r#"{{"ServerURL":"h","Username":"u","Secret":"{SECRET}"}}"#),
+                "pass store is not initialized",
+            )
+        },
     ));
     cases.push((
         "pass",
@@ -215,37 +230,67 @@ fn bad_input_table_over_every_helper() {
             "unknown DOCKER_CREDENTIAL_KEYRING_BACKEND=nope",
         ),
     ));
-    assert!(cases.len() >= 40, "{} cases", cases.len());
-    for (name, c) in &cases {
-        let mut cmd = sb.cmd(helper(name));
-        cmd.args(&c.args)
-            .env("AWS_ECR_CACHE_DIR", sb.root.join("ecr"))
-            .env("PASSWORD_STORE_DIR", sb.root.join("no-store"));
-        if c.what == "unknown backend" {
-            cmd.env("DOCKER_CREDENTIAL_KEYRING_BACKEND", "nope");
-        }
-        let out = run(cmd, &c.stdin);
-        let label = format!("{name} / {}", c.what);
-        assert_eq!(out.code, 1, "{label}: {out:?}");
-        assert!(
-            out.stdout.starts_with(c.want),
-            "{label}: want {:?}: {out:?}",
-            c.want
-        );
-        assert_eq!(out.stdout.lines().count(), 1, "{label}: one line: {out:?}");
-        assert!(
-            !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
-            "{label}: the secret was echoed: {out:?}"
-        );
-        assert!(
-            !out.stdout.contains("panicked") && !out.stderr.contains("panicked"),
-            "{label}: {out:?}"
-        );
-        assert!(
-            out.elapsed < Duration::from_secs(5),
-            "{label}: took {:?}",
-            out.elapsed
-        );
+    cases
+}
+
+/// Runs one case with `store` as the pass store and checks the answer's shape and words.
+fn check(sb: &Sandbox, name: &str, c: &Case, store: &Path) {
+    let mut cmd = sb.cmd(helper(name));
+    cmd.args(&c.args)
+        .env("AWS_ECR_CACHE_DIR", sb.root.join("ecr"))
+        .env("PASSWORD_STORE_DIR", store);
+    if c.what == "unknown backend" {
+        cmd.env("DOCKER_CREDENTIAL_KEYRING_BACKEND", "nope");
     }
-    assert!(!sb.root.join("no-store").exists(), "nothing was written");
+    let out = run(cmd, &c.stdin);
+    let label = format!("{name} / {} (store {})", c.what, store.display());
+    assert_eq!(out.code, 1, "{label}: {out:?}");
+    assert!(
+        out.stdout.starts_with(c.want),
+        "{label}: want {:?}: {out:?}",
+        c.want
+    );
+    assert_eq!(out.stdout.lines().count(), 1, "{label}: one line: {out:?}");
+    assert_eq!(out.stderr, "", "{label}: nothing on stderr: {out:?}");
+    assert!(
+        !out.stdout.contains(SECRET),
+        "{label}: the secret was echoed: {out:?}"
+    );
+    assert!(!out.stdout.contains("panicked"), "{label}: {out:?}");
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "{label}: took {:?}",
+        out.elapsed
+    );
+}
+
+#[test]
+fn bad_input_table_over_every_helper() {
+    let sb = Sandbox::new();
+    let cases = table();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let no_store = sb.root.join("no-store");
+    for (name, c) in &cases {
+        check(&sb, name, c, &no_store);
+    }
+    assert!(!no_store.exists(), "nothing was written");
+}
+
+#[test]
+fn bad_input_table_on_an_initialised_pass_store() {
+    need!("gpg", "pass");
+    let sb = Sandbox::new();
+    init_pass(&sb);
+    let cases: Vec<_> = table()
+        .into_iter()
+        .filter(|(name, c)| *name == "pass" && !c.only_uninitialised)
+        .collect();
+    assert!(cases.len() >= 20, "{} cases", cases.len());
+    for (name, c) in &cases {
+        check(&sb, name, c, &sb.store);
+    }
+    assert!(
+        !sb.store.join("docker-credential-helpers").exists(),
+        "nothing was written"
+    );
 }

@@ -5,9 +5,9 @@ use std::process::Command;
 
 use integration_tests::aws_peers::{Moto, TlsProxy};
 use integration_tests::fake_aws::FakeAws;
-use integration_tests::peers::{have_moto, which};
+use integration_tests::peers::{have_moto, oracle};
 use integration_tests::sandbox::helper;
-use integration_tests::{Out, Sandbox, need, run};
+use integration_tests::{Out, Sandbox, need, need_oracle, run};
 
 const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const PASSWORD: &str = "oracle-token-pw";
@@ -18,7 +18,7 @@ fn creds(cmd: &mut Command) -> &mut Command {
 }
 
 fn go(sb: &Sandbox, fake: &FakeAws, proxy: &TlsProxy, action: &str, stdin: &str) -> Out {
-    let go = which("docker-credential-ecr-login").expect("the Go helper (checked by need!)");
+    let go = oracle("ecr-login").unwrap_or_else(|why| panic!("{why} (checked by need_oracle!)"));
     let mut cmd = sb.ecr_cmd(fake, go);
     creds(cmd.arg(action))
         .env("HTTPS_PROXY", &proxy.url)
@@ -36,7 +36,8 @@ fn ours(sb: &Sandbox, fake: &FakeAws, action: &str, stdin: &str) -> Out {
 
 #[test]
 fn answers_like_the_go_helper() {
-    need!("docker-credential-ecr-login", "python3", "openssl");
+    need!("python3", "openssl");
+    need_oracle!("ecr-login");
     let sb = Sandbox::new();
     let fake = FakeAws::start(PASSWORD);
     let proxy = TlsProxy::start(&sb, &fake.url);
@@ -109,8 +110,24 @@ fn moto_accepts_our_signed_requests() {
     }
     let sb = Sandbox::new();
     let moto = Moto::start(&sb);
+    // A cache that already holds one token (from the fake, for another registry), so that what
+    // moto's get does to the cache file shows in the file, not in its absence.
+    let fake = FakeAws::start("seeded");
+    let seeded = "210987654321.dkr.ecr.us-east-1.amazonaws.com";
+    let out = ours(&sb, &fake, "get", seeded);
+    assert!(out.ok(), "seeding the cache from the fake: {out:?}");
+    let cache_file = sb.ecr_dir().join("token-cache.json");
+    let before = std::fs::read_to_string(&cache_file).expect("the seeded cache file");
+    assert_eq!(
+        cache_entries(&before),
+        [(
+            "ecr",
+            "https://210987654321.dkr.ecr.us-east-1.amazonaws.com".to_string()
+        )],
+        "{before}"
+    );
+    let seen = fake.seen().len();
     // Point the fake-oriented environment at moto instead.
-    let fake = FakeAws::start("unused");
     let run_with = |setup: &dyn Fn(&mut Command)| {
         let mut cmd = sb.ecr_cmd(&fake, helper("ecr-login"));
         cmd.arg("get")
@@ -129,8 +146,43 @@ fn moto_accepts_our_signed_requests() {
     assert_eq!(out.stdout, want, "env credentials: {out:?}");
     // moto's IMDSv2 token answer lacks the TTL header aws-config requires, so the instance-role
     // path is tested against the fake (ecr_login.rs) instead.
-    assert!(fake.seen().is_empty(), "everything went to moto");
-    // moto's tokens expire in 2015: served (ECR just issued them) but never cached.
-    let cache = std::fs::read_to_string(sb.ecr_dir().join("token-cache.json")).unwrap_or_default();
-    assert!(!cache.contains("123456789012 us-east-1"), "{cache}");
+    assert_eq!(fake.seen().len(), seen, "everything went to moto");
+    // moto's tokens expire in 2015: served (ECR just issued them) but never cached. The cache
+    // file is the seeded one, untouched.
+    let after = std::fs::read_to_string(&cache_file).expect("the cache file");
+    assert_eq!(after, before, "moto's expired token was not cached");
+}
+
+/// The cache file's entries as (service, proxy endpoint), after checking its format: version 1,
+/// every entry with exactly the fields the helper writes.
+fn cache_entries(text: &str) -> Vec<(&'static str, String)> {
+    let doc: serde_json::Value = serde_json::from_str(text).expect("the cache is JSON");
+    assert_eq!(doc["version"], 1, "{text}");
+    let entries = doc["entries"].as_object().expect("an entries object");
+    entries
+        .values()
+        .map(|e| {
+            let e = e.as_object().expect("an entry object");
+            let mut fields: Vec<&str> = e.keys().map(String::as_str).collect();
+            fields.sort_unstable();
+            assert_eq!(
+                fields,
+                [
+                    "expires_at",
+                    "proxy_endpoint",
+                    "requested_at",
+                    "service",
+                    "token"
+                ],
+                "{text}"
+            );
+            let service = match e["service"].as_str() {
+                Some("ecr") => "ecr",
+                Some("ecr-public") => "ecr-public",
+                other => panic!("service {other:?}: {text}"),
+            };
+            let endpoint = e["proxy_endpoint"].as_str().expect("proxy_endpoint");
+            (service, endpoint.to_string())
+        })
+        .collect()
 }

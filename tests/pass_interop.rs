@@ -3,7 +3,7 @@
 
 use integration_tests::gpg::init_pass;
 use integration_tests::wire::store_json;
-use integration_tests::{Sandbox, need};
+use integration_tests::{Sandbox, need, need_oracle};
 
 /// Servers and secrets whose JSON exercises Go's escaping (`&`, `<`, `>`, quotes, unicode).
 const CASES: &[(&str, &str, &str)] = &[
@@ -18,7 +18,8 @@ const CASES: &[(&str, &str, &str)] = &[
 
 #[test]
 fn go_writes_ours_reads_byte_for_byte() {
-    need!("gpg", "pass", "docker-credential-pass");
+    need!("gpg", "pass");
+    need_oracle!("pass");
     let sb = Sandbox::new();
     init_pass(&sb);
     for (url, user, secret) in CASES {
@@ -47,7 +48,8 @@ fn go_writes_ours_reads_byte_for_byte() {
 
 #[test]
 fn ours_writes_go_and_pass_read() {
-    need!("gpg", "pass", "docker-credential-pass");
+    need!("gpg", "pass");
+    need_oracle!("pass");
     let sb = Sandbox::new();
     init_pass(&sb);
     for (url, user, secret) in CASES {
@@ -83,7 +85,8 @@ fn ours_writes_go_and_pass_read() {
 
 #[test]
 fn misses_differ_from_go_on_purpose() {
-    need!("gpg", "pass", "docker-credential-pass");
+    need!("gpg", "pass");
+    need_oracle!("pass");
     let sb = Sandbox::new();
     init_pass(&sb);
     // Go 0.6.4 answers a miss with empty credentials and exit 0, which makes the docker CLI send

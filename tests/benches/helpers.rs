@@ -23,7 +23,7 @@ use integration_tests::Sandbox;
 use integration_tests::aws_peers::TlsProxy;
 use integration_tests::fake_aws::FakeAws;
 use integration_tests::gpg::init_pass;
-use integration_tests::peers::which;
+use integration_tests::peers::oracle;
 use integration_tests::sandbox::{bin_dir, helper};
 
 /// One way of running one call.
@@ -38,6 +38,9 @@ struct Case {
     /// The exit status the call must have for its timing to mean anything; `None` where an
     /// oracle's answer for a miss varies (exit 0 with empty fields, or exit 1) and either is a miss.
     expect_ok: Option<bool>,
+    /// For our ECR cases: how many requests (API and IMDS) the fake must see during each call;
+    /// the benchmark's claims ("a cache hit makes no network call") are asserted, not printed.
+    fake_requests: Option<usize>,
 }
 
 struct Sample {
@@ -65,6 +68,7 @@ impl Bench {
     }
 
     fn once(&self, case: &Case) -> Sample {
+        let requests_before = self.fake.seen().len();
         let mut cmd = self.command(case);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -93,6 +97,17 @@ impl Bench {
         if let Some(expect_ok) = case.expect_ok {
             assert_eq!(ok, expect_ok, "{}: {out}", case.name);
         }
+        // Calls run one at a time, so every request the fake saw since the start is this call's.
+        if let Some(want) = case.fake_requests {
+            let seen = self.fake.seen();
+            assert_eq!(
+                seen.len() - requests_before,
+                want,
+                "{}: requests to the fake during one call: {:?}",
+                case.name,
+                &seen[requests_before..]
+            );
+        }
         Sample {
             wall,
             max_rss_kib: usage.ru_maxrss,
@@ -115,6 +130,7 @@ fn case(
         env: Vec::new(),
         ecr: false,
         expect_ok: expect_ok.into(),
+        fake_requests: None,
     }
 }
 
@@ -149,16 +165,12 @@ fn stats(samples: &[Sample]) -> Stats {
     }
 }
 
-/// The Go oracle of that name, if installed: not one of ours, neither the build under test nor
-/// our installed package (which replaces the Go binaries in /usr/bin).
+/// Debian's Go oracle of that name, by the absolute path its package installs (never PATH,
+/// where an installed copy of ours comes first), if it is there and really Go's.
 fn go(name: &str) -> Option<PathBuf> {
-    which(&format!("docker-credential-{name}")).filter(|p| {
-        let ours_installed = std::process::Command::new(p)
-            .arg("version")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("rust-credential-helpers"));
-        !p.starts_with(bin_dir()) && !ours_installed
-    })
+    oracle(name)
+        .inspect_err(|why| eprintln!("NOTE: {why}: its comparisons are skipped"))
+        .ok()
 }
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -336,9 +348,9 @@ fn main() {
         });
         (ours, theirs)
     };
-    let hit_env = ecr_pair("ecr get, cache hit, env credentials", ENV_CREDS);
-    let hit_imds = ecr_pair("ecr get, cache hit, instance role (IMDSv2)", &[]);
-    let cold = ecr_pair(
+    let mut hit_env = ecr_pair("ecr get, cache hit, env credentials", ENV_CREDS);
+    let mut hit_imds = ecr_pair("ecr get, cache hit, instance role (IMDSv2)", &[]);
+    let mut cold = ecr_pair(
         "ecr get, no cache (API call), env credentials",
         &[
             ENV_CREDS[0],
@@ -353,6 +365,12 @@ fn main() {
             bench.once(g);
         }
     }
+    // What the chart claims for ours, checked on every call from here on: a hit asks nothing of
+    // the network (no API call, no IMDS call, whatever the credential source), and with the
+    // cache off a get makes exactly one request, the API call (env credentials: no IMDS).
+    hit_env.0.fake_requests = Some(0);
+    hit_imds.0.fake_requests = Some(0);
+    cold.0.fake_requests = Some(1);
     pairs.extend([hit_env, hit_imds, cold]);
     pairs.push((
         case(
@@ -385,11 +403,6 @@ fn main() {
         None,
     ));
 
-    if go_pass.is_none() || go_ecr.is_none() {
-        eprintln!(
-            "NOTE: a Go oracle is not installed (golang-docker-credential-helpers, amazon-ecr-credential-helper): those comparisons are skipped"
-        );
-    }
     for (o, g) in &pairs {
         for _ in 0..3 {
             bench.once(o);
@@ -444,7 +457,7 @@ fn main() {
         }));
     }
     println!(
-        "IMDS calls during the timed runs (all of them Go's: ours make none on a hit): {imds_during}"
+        "IMDS calls during the timed runs (all of them Go's: ours made none, checked per call): {imds_during}"
     );
 
     // 32 concurrent cold gets for one registry: how many API calls, how long for all.
@@ -486,6 +499,10 @@ fn main() {
     };
     let (calls, ms) = concurrent(helper("ecr-login"), false);
     println!("32 concurrent cold ecr gets, ours: {calls} API call(s), {ms:.0} ms for all");
+    assert_eq!(
+        calls, 1,
+        "32 concurrent cold gets for one registry make one API call (the registry's lock)"
+    );
     let mut extra = serde_json::json!({"imds_calls_during_timed_runs": imds_during, "concurrent_cold_gets": {"ours": {"api_calls": calls, "wall_ms": ms}}});
     if let Some(g) = go_ecr.clone() {
         let (calls, ms) = concurrent(g, true);

@@ -7,6 +7,7 @@
 )]
 
 pub mod aws_peers;
+pub mod confined;
 pub mod fake_aws;
 pub mod flows;
 pub mod gpg;

@@ -169,16 +169,11 @@ impl Sandbox {
         self.run(helper(name), &[action], stdin)
     }
 
-    /// Runs Debian's Go helper of that name (the interop oracle).
+    /// Runs Debian's Go helper of that name (the interop oracle), found by the absolute path its
+    /// package installs (see [`crate::peers::oracle`]).
     pub fn go(&self, name: &str, action: &str, stdin: impl AsRef<[u8]>) -> Out {
-        let go = crate::peers::which(&format!("docker-credential-{name}"))
-            .expect("the Go helper is installed (checked with need!)");
-        let version = self.run(&go, &["version"], "");
-        assert!(
-            !version.stdout.contains("rust-credential-helpers"),
-            "{} is ours, not Debian's Go helper: reinstall golang-docker-credential-helpers (tests/run.sh does)",
-            go.display()
-        );
+        let go = crate::peers::oracle(name)
+            .unwrap_or_else(|why| panic!("{why} (tests check with need_oracle!)"));
         self.run(go, &[action], stdin)
     }
 
