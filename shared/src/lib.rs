@@ -18,8 +18,9 @@ pub mod memory;
 pub mod os;
 pub mod protocol;
 
-pub use protocol::driver::{HelperInfo, main, run};
+pub use protocol::driver::{main, run};
 pub use protocol::error::{Error, one_line};
+pub use protocol::info::HelperInfo;
 pub use protocol::secret::Secret;
 pub use protocol::store::Store;
 pub use protocol::wire::Credentials;

@@ -71,9 +71,9 @@ pub struct RegistryConfig {
 impl Config {
     /// Reads the file; a missing file is an empty configuration. Errors name the file and line.
     /// A FIFO, a device, a file over 1 MiB or (in a directory others can write) a link or another
-    /// user's file is refused without blocking: see [`credhelper::os::fs::read_user_file`].
+    /// user's file is refused without blocking: see [`credhelper::os::dir::read_user_file`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let bytes = match credhelper::os::fs::read_user_file(path, MAX_FILE) {
+        let bytes = match credhelper::os::dir::read_user_file(path, MAX_FILE) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(Config::default()),
             Err(source) => return Err(ConfigError::Read { source }),

@@ -14,9 +14,9 @@ use std::time::Duration;
 use credhelper::os::child::{self, Ending, RunError};
 use serde::{Deserialize, Serialize};
 
-use crate::cache::Entry;
 use crate::identity::{Identity, Source};
 use crate::registry::Registry;
+use crate::token::Entry;
 
 /// The fetcher's name; it is installed next to the front binary.
 pub const FETCHER: &str = "docker-credential-ecr-login-fetch";

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use credhelper::protocol::driver::span_record;
 use credhelper::{Credentials, Error, Store};
 
-use crate::cache::{Cache, Entry, Freshness, now};
+use crate::cache::Cache;
 use crate::fetcher::{self, FetchFailure, FetchRequest, FetcherError};
 use crate::identity;
 use crate::paths;
@@ -14,6 +14,7 @@ use crate::policy::{self, Fetch, PolicyError};
 use crate::registry::{Registry, Service};
 use crate::request::{self, NOT_ECR, Request};
 use crate::timeout;
+use crate::token::{Entry, Freshness, now};
 
 /// Environment: `true` makes `store` and `erase` succeed silently, as the Go helper does, so that
 /// `docker login` to an ECR registry works with ecr-login configured.

@@ -14,6 +14,7 @@ pub mod paths;
 pub mod policy;
 pub mod registry;
 pub mod request;
+pub mod token;
 
 use std::time::Duration;
 

@@ -11,9 +11,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cache::{Cache, Entry, Failure, Freshness, now, now_ms};
+use crate::cache::{Cache, Failure};
 use crate::fetcher::{FetchFailure, FetchRequest};
 use crate::request::Request;
+use crate::token::{Entry, Freshness, now, now_ms};
 
 /// After a failed refresh, the still-valid token is served without trying again for this long.
 pub const BACKOFF_SECS: i64 = 60;
@@ -116,7 +117,7 @@ pub fn token(
                 return Ok((stale, Outcome::StaleServed));
             };
             if let (Some(again), _) = cache.state(key)
-                && again.freshness(crate::cache::now()) == Freshness::Fresh
+                && again.freshness(crate::token::now()) == Freshness::Fresh
             {
                 return Ok((again, Outcome::HitAfterWait));
             }

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use super::error::ConfigureError;
-use crate::os::fs::{read_user_file, write_atomic};
+use crate::os::dir::read_user_file;
+use crate::os::fs::write_atomic;
 
 /// A docker config.json is a few KiB; this is far more than any real one, and bounds what a
 /// file planted in its place can make us read.

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 pub use error::ConfigureError;
 
-use crate::protocol::driver::HelperInfo;
+use crate::protocol::info::HelperInfo;
 use crate::protocol::store::Store;
 
 /// Runs `configure` for the helper `info` describes. Returns the exit code.

@@ -96,17 +96,7 @@ pub fn private_sub_name() -> String {
     format!("uid-{}", euid())
 }
 
-/// This process's effective uid: the owner of what it creates.
-#[cfg(unix)]
-pub fn euid() -> u32 {
-    rustix::process::geteuid().as_raw()
-}
-
-/// This process's effective uid (0 where there are no uids).
-#[cfg(not(unix))]
-pub fn euid() -> u32 {
-    0
-}
+pub use super::fs::euid;
 
 /// A directory held open by descriptor (see the module's documentation).
 #[derive(Debug)]
@@ -470,6 +460,67 @@ fn read_capped(file: File, path: &Path, len: u64, max: u64) -> Result<Zeroizing<
         return Err(too_large());
     }
     Ok(bytes)
+}
+
+/// Reads `path`, a file the user named (a docker `config.json`), if it is a regular file of at
+/// most `max` bytes, without blocking on a FIFO or a device (the cap holds as it is read). In a
+/// directory another user could write, it is read as [`Dir::read`] reads: no link followed, and
+/// only a file of ours. Elsewhere a link is followed (dotfile managers link `config.json`) and
+/// any owner's file is read (root configuring a user's file). `None` if there is no such file.
+pub fn read_user_file(path: &Path, max: u64) -> Result<Option<Zeroizing<Vec<u8>>>, Refused> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Refused::NotRegular(path.to_path_buf()))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = match Dir::open(parent) {
+        Ok(d) => d,
+        Err(Refused::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    if dir.others_may_write()? {
+        return dir.read(name, max);
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK | libc::O_NOCTTY);
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Refused::Io {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
+    };
+    let meta = file.metadata().map_err(|e| Refused::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    if !meta.is_file() {
+        return Err(Refused::NotRegular(path.to_path_buf()));
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    io::Read::read_to_end(&mut io::Read::take(file, max + 1), &mut bytes).map_err(|e| {
+        Refused::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    })?;
+    if bytes.len() as u64 > max {
+        return Err(Refused::TooLarge {
+            path: path.to_path_buf(),
+            max,
+        });
+    }
+    Ok(Some(bytes))
 }
 
 #[cfg(all(test, unix))]

@@ -7,35 +7,12 @@ use std::process::ExitCode;
 
 use super::action::{ACTIONS, Action, ArgsError};
 use super::error::{Error, one_line};
+use super::info::HelperInfo;
 use super::input::{read_input, server_url};
 use super::store::Store;
 use super::wire::{Credentials, list_to_json};
 use crate::os::hardening;
-use crate::os::logging::{self, LogDefaults};
-
-/// What a helper tells about itself in `version` and `--help`, and how it logs.
-#[derive(Debug, Clone, Copy)]
-pub struct HelperInfo {
-    /// The binary's name, e.g. `docker-credential-pass`.
-    pub name: &'static str,
-    /// The version printed by `version`.
-    pub version: &'static str,
-    /// One paragraph: what the helper stores where.
-    pub about: &'static str,
-    /// The helper's environment variables and files, printed under the actions by `--help`.
-    pub details: &'static str,
-    /// Where and how much it logs when the user has said nothing.
-    pub log: LogDefaults,
-}
-
-impl HelperInfo {
-    /// The name without `docker-credential-`, as config.json names helpers (`pass`).
-    pub fn short_name(&self) -> &'static str {
-        self.name
-            .strip_prefix("docker-credential-")
-            .unwrap_or(self.name)
-    }
-}
+use crate::os::logging;
 
 /// The whole `main` of a helper: hardening, logging, then real argv, stdin and stdout into
 /// [`run`]. `configure` (not part of the protocol: for people, see [`crate::configure`]) is
@@ -242,7 +219,7 @@ mod tests {
         version: "9.9.9",
         about: "A test helper.",
         details: "Environment: none.",
-        log: LogDefaults::OFF,
+        log: crate::os::logging::LogDefaults::OFF,
     };
 
     fn call(store: &crate::memory::MemoryStore, args: &[&str], stdin: &[u8]) -> (ExitCode, String) {

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod driver;
 pub mod error;
+pub mod info;
 pub mod input;
 pub mod secret;
 pub mod store;

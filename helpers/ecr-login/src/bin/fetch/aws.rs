@@ -13,10 +13,10 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use credhelper::Secret;
-use ecr_login::cache::{Entry, now};
 use ecr_login::fetcher::{FETCHER, FetchFailure, FetchRequest, hint_for};
 use ecr_login::identity::Source;
 use ecr_login::registry::Service;
+use ecr_login::token::{Entry, now};
 
 /// The session name of an assumed role, as CloudTrail shows it.
 const SESSION_NAME: &str = "docker-credential-ecr-login";
