@@ -200,3 +200,56 @@ fn read_only_config_is_left_untouched() {
     fs.read_only(false);
     assert!(!file.with_extension("json.bak").exists(), "no backup left");
 }
+
+#[test]
+fn identity_tokens_are_imported_as_the_docker_cli_stores_them() {
+    need!("gpg", "pass", "docker");
+    use integration_tests::token_registry::{REFRESH_TOKEN, TokenRegistry, TokenRequest};
+    let sb = Sandbox::new();
+    init_pass(&sb);
+    let reg = TokenRegistry::start();
+    // What `docker login` leaves for an OAuth registry without a helper: the username with an
+    // empty password in "auth", and the refresh token in "identitytoken".
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode("someone:");
+    let file = sb.docker_config_json(&format!(
+        r#"{{"auths": {{"{}": {{"auth": "{auth}", "identitytoken": "{REFRESH_TOKEN}"}}}}}}"#,
+        reg.host
+    ));
+    let out = configure(&sb, "pass", &["--import"]);
+    assert!(
+        out.ok() && out.stdout.contains("\"identitytoken\": <redacted>"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains(REFRESH_TOKEN), "{out:?}");
+    let out = configure(&sb, "pass", &["--import", "--apply"]);
+    assert!(out.ok(), "{out:?}");
+    for path in [file.clone(), file.with_extension("json.bak")] {
+        let text = read(&path);
+        assert!(
+            !text.contains(REFRESH_TOKEN) && !text.contains(&auth),
+            "{}: {text}",
+            path.display()
+        );
+    }
+    // Stored as the docker CLI's native store does: Username <token>, Secret the token.
+    assert_eq!(
+        sb.ours("pass", "get", &reg.host).stdout,
+        format!(
+            "{{\"ServerURL\":\"{}\",\"Username\":\"\\u003ctoken\\u003e\",\"Secret\":\"{REFRESH_TOKEN}\"}}\n",
+            reg.host
+        )
+    );
+    // And the docker CLI authenticates with it: the token endpoint sees the refresh token.
+    let out = sb.run(
+        "docker",
+        &["manifest", "inspect", "--insecure", &reg.image()],
+        "",
+    );
+    assert!(out.ok() && out.stdout.contains("schemaVersion"), "{out:?}");
+    assert_eq!(
+        reg.token_requests(),
+        [TokenRequest::Refresh(REFRESH_TOKEN.to_string())],
+        "the identity token, sent as an OAuth2 refresh token"
+    );
+}

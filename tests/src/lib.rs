@@ -18,6 +18,7 @@ pub mod registry;
 pub mod sandbox;
 pub mod secret_service;
 pub mod small_fs;
+pub mod token_registry;
 pub mod two_users;
 pub mod wire;
 
