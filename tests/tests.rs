@@ -9,6 +9,7 @@ mod ecr_clients;
 mod ecr_login;
 mod ecr_oracle;
 mod keyring;
+mod keyring_shared;
 mod orchestrators;
 mod pass_clients;
 mod pass_interop;

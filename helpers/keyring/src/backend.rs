@@ -1,7 +1,7 @@
 //! The `Store`: picks the platform's keyring (or the one asked for) and bounds every call.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use credhelper::os::env::{self, Prompter};
 use credhelper::{Credentials, Error, Store};
@@ -25,6 +25,23 @@ enum Backend {
 }
 
 impl Backend {
+    /// Refuses a value the keyring cannot hold: a NUL ends a D-Bus string early (Go's helper
+    /// stores the value cut at the NUL). The one-item stores keep the username inside their
+    /// JSON, where a NUL is fine.
+    fn refuse_nul(self, field: &'static str, value: &str) -> Result<(), KeyringError> {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        let searched = self == Backend::SecretService;
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        let searched = false;
+        if value.contains('\0') && (field != "username" || searched) {
+            return Err(KeyringError::Nul {
+                which: self.which(),
+                field,
+            });
+        }
+        Ok(())
+    }
+
     fn which(self) -> Which {
         match self {
             #[cfg(all(unix, not(target_os = "macos")))]
@@ -74,20 +91,26 @@ impl KeyringStore {
         }
     }
 
+    fn backend(&self) -> Result<Backend, KeyringError> {
+        self.backend
+            .clone()
+            .map_err(|(value, expected)| KeyringError::UnknownBackend { value, expected })
+    }
+
+    /// Runs `op` on a worker thread within the bound; `op` gets the deadline, for the steps
+    /// that divide it (several bus addresses).
     fn call<T: Send + 'static>(
         &self,
-        op: impl FnOnce(Backend) -> Result<T, KeyringError> + Send + 'static,
+        backend: Backend,
+        op: impl FnOnce(Backend, Instant) -> Result<T, KeyringError> + Send + 'static,
     ) -> Result<T, Error> {
-        let backend = self
-            .backend
-            .clone()
-            .map_err(|(value, expected)| KeyringError::UnknownBackend { value, expected })?;
         #[cfg(all(unix, not(target_os = "macos")))]
         if backend == Backend::SecretService {
             crate::secret_service::check_bus()?;
         }
         let secs = self.limit.as_secs_f64();
-        let result = bounded::run(self.limit, move || op(backend)).unwrap_or_else(|| {
+        let deadline = Instant::now() + self.limit;
+        let result = bounded::run(self.limit, move || op(backend, deadline)).unwrap_or_else(|| {
             Err(KeyringError::Timeout {
                 which: backend.which(),
                 secs,
@@ -106,38 +129,74 @@ fn default_backend() -> Backend {
 
 impl Store for KeyringStore {
     fn get(&self, server_url: &str) -> Result<Credentials, Error> {
+        let backend = self.backend()?;
+        backend.refuse_nul("server URL", server_url)?;
         let url = server_url.to_string();
-        self.call(move |b| match b {
+        self.call(backend, move |b, deadline| match b {
             #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::SecretService => crate::secret_service::get(&url),
+            Backend::SecretService => crate::secret_service::get(&url, deadline),
             Backend::Simple => crate::simple::get(&url),
         })
     }
 
     fn store(&self, creds: &Credentials) -> Result<(), Error> {
+        let backend = self.backend()?;
+        backend.refuse_nul("server URL", &creds.server_url)?;
+        backend.refuse_nul("username", &creds.username)?;
         let creds = creds.clone();
-        self.call(move |b| match b {
+        self.call(backend, move |b, deadline| match b {
             #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::SecretService => crate::secret_service::store(&creds),
+            Backend::SecretService => crate::secret_service::store(&creds, deadline),
             Backend::Simple => crate::simple::store(&creds),
         })
     }
 
     fn erase(&self, server_url: &str) -> Result<(), Error> {
+        let backend = self.backend()?;
+        backend.refuse_nul("server URL", server_url)?;
         let url = server_url.to_string();
-        self.call(move |b| match b {
+        self.call(backend, move |b, deadline| match b {
             #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::SecretService => crate::secret_service::erase(&url),
+            Backend::SecretService => crate::secret_service::erase(&url, deadline),
             Backend::Simple => crate::simple::erase(&url),
         })
     }
 
     fn list(&self) -> Result<BTreeMap<String, String>, Error> {
-        let listed = self.call(move |b| match b {
+        let backend = self.backend()?;
+        let listed = self.call(backend, move |b, deadline| match b {
             #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::SecretService => crate::secret_service::list().map(Some),
+            Backend::SecretService => crate::secret_service::list(deadline).map(Some),
             Backend::Simple => Ok(None),
         })?;
         listed.ok_or(Error::NotImplemented)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_nul_is_refused_where_the_keyring_cannot_hold_it() {
+        let refused = |b: Backend, field, value| match b.refuse_nul(field, value) {
+            Err(e @ KeyringError::Nul { .. }) => Some(e.to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            refused(Backend::SecretService, "username", "a\0b").as_deref(),
+            Some("the username contains a NUL character, which the Secret Service cannot store")
+        );
+        assert_eq!(
+            refused(Backend::Simple, "server URL", "h\0").as_deref(),
+            Some("the server URL contains a NUL character, which the kernel keyring cannot store")
+        );
+        assert_eq!(
+            refused(Backend::Simple, "username", "a\0b"),
+            None,
+            "inside JSON"
+        );
+        assert_eq!(refused(Backend::SecretService, "username", "ab"), None);
     }
 }

@@ -67,6 +67,41 @@ pub enum KeyringError {
         /// The platform's reason.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A value holds a NUL character: D-Bus strings are C strings, so the keyring cannot hold it
+    /// (Go's helper cuts the value at the NUL instead).
+    #[error("the {field} contains a NUL character, which the {which} cannot store")]
+    Nul {
+        /// Which keyring.
+        which: Which,
+        /// Which value: "server URL" or "username".
+        field: &'static str,
+    },
+    /// No address of the session bus could be connected to.
+    #[error("{}", bus_unreachable_message(*count, last))]
+    BusUnreachable {
+        /// How many addresses were tried.
+        count: usize,
+        /// What went wrong with the last one.
+        last: String,
+    },
+    /// An item or keyring was locked (or became locked) while the call used it.
+    #[error(
+        "the Secret Service keyring is locked: unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
+    )]
+    Locked,
+    /// Nothing usable without a prompt, and the prompt was dismissed (or could not be shown).
+    #[error(
+        "the Secret Service's unlock prompt was dismissed (or could not be shown): unlock the keyring and try again"
+    )]
+    PromptDismissed,
+    /// The Secret Service has no default collection to create an item in.
+    #[error(
+        "the Secret Service has no default keyring to store {url} in (none was created, or unlocked at login) and no prompt to create one can be shown here: log in to the desktop session, or create one (Seahorse, or a KeePassXC database with Secret Service integration)"
+    )]
+    NoDefaultCollection {
+        /// The server.
+        url: String,
+    },
     /// The call did not finish within the bound.
     #[error("{}", timeout_message(*which, *secs))]
     Timeout {
@@ -159,6 +194,18 @@ fn no_access_message(which: Which, source: &(dyn std::error::Error + Send + Sync
     }
 }
 
+fn bus_unreachable_message(count: usize, last: &str) -> String {
+    if count > 1 {
+        format!(
+            "cannot connect to the D-Bus session bus at any of the {count} addresses in DBUS_SESSION_BUS_ADDRESS (the last: {last}); is the desktop session (or dbus-daemon) running?"
+        )
+    } else {
+        format!(
+            "cannot connect to the D-Bus session bus ({last}); is the desktop session (or dbus-daemon) running?"
+        )
+    }
+}
+
 fn timeout_message(which: Which, secs: f64) -> String {
     let env = crate::backend::TIMEOUT_ENV;
     match which {
@@ -166,6 +213,40 @@ fn timeout_message(which: Which, secs: f64) -> String {
             "the Secret Service did not answer within {secs} s: either none runs on the session bus (start gnome-keyring-daemon --components=secrets, or KeePassXC's Secret Service) or the keyring is locked and waits for a prompt nobody can answer (unlock it first); {env} raises the bound"
         ),
         _ => format!("the {which} did not answer within {secs} s ({env} raises the bound)"),
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+impl KeyringError {
+    /// Maps an error of the `secret-service` crate (the write path and unlock prompts). Its own
+    /// `Display` ("SS error: …", "zbus error: …") is never shown: each case gets a variant.
+    pub fn from_secret_service(err: secret_service::Error) -> KeyringError {
+        use secret_service::Error as S;
+        match err {
+            S::Zbus(e) => crate::dbus::dbus_error(e),
+            S::ZbusFdo(zbus::fdo::Error::ServiceUnknown(_)) | S::Unavailable => {
+                KeyringError::NoProvider
+            }
+            S::ZbusFdo(e) => KeyringError::Dbus(e.into()),
+            S::Zvariant(e) => KeyringError::OddReply(e),
+            S::Locked => KeyringError::Locked,
+            S::Prompt | S::PromptDisconnected => KeyringError::PromptDismissed,
+            S::NoResult => KeyringError::NotFound,
+            other => KeyringError::Platform {
+                which: Which::SecretService,
+                source: Box::new(CoreError(ss_summary(&other))),
+            },
+        }
+    }
+}
+
+/// secret-service variants this code does not expect (a session cipher error: the sessions
+/// here are plain), summarised in words.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn ss_summary(err: &secret_service::Error) -> &'static str {
+    match err {
+        secret_service::Error::Crypto(_) => "a session encryption error",
+        _ => "an unexpected Secret Service error",
     }
 }
 
@@ -189,13 +270,7 @@ impl KeyringError {
                 which,
                 count: entries.len(),
             },
-            K::PlatformFailure(source) => {
-                #[cfg(all(unix, not(target_os = "macos")))]
-                if which == Which::SecretService && crate::dbus::no_provider(source.as_ref()) {
-                    return KeyringError::NoProvider;
-                }
-                KeyringError::Platform { which, source }
-            }
+            K::PlatformFailure(source) => KeyringError::Platform { which, source },
             K::NotSupportedByStore(why) => KeyringError::Unsupported { which, why },
             other => KeyringError::Platform {
                 which,
@@ -205,8 +280,8 @@ impl KeyringError {
     }
 }
 
-/// keyring-core variants this code does not expect (no default store, a malformed store),
-/// summarised by name.
+/// Library error variants this code does not expect (keyring-core: no default store, a
+/// malformed store; secret-service: a cipher error), summarised in words.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct CoreError(&'static str);
@@ -227,6 +302,7 @@ impl From<KeyringError> for Error {
         match e {
             KeyringError::NotFound => Error::NotFound,
             KeyringError::UnknownBackend { .. }
+            | KeyringError::Nul { .. }
             | KeyringError::TooLong { .. }
             | KeyringError::Invalid { .. } => Error::bad_input(e),
             e => Error::backend(e),

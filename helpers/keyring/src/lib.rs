@@ -23,12 +23,13 @@ pub const INFO: HelperInfo = HelperInfo {
             Credential Manager on Windows; or the Linux kernel keyring (keyutils) on request.",
     details: "Environment:\n  \
         DOCKER_CREDENTIAL_KEYRING_BACKEND  secret-service (Linux default) or keyutils (headless Linux, no D-Bus)\n  \
-        DOCKER_CREDENTIAL_KEYRING_TIMEOUT  seconds to wait for the keyring (default 2; 60 with a display or terminal)\n  \
-        DBUS_SESSION_BUS_ADDRESS           the session bus (default unix:path=$XDG_RUNTIME_DIR/bus)\n  \
+        DOCKER_CREDENTIAL_KEYRING_TIMEOUT  seconds to wait for the keyring (default 2; 60 with a display)\n  \
+        DBUS_SESSION_BUS_ADDRESS           the session bus, or several tried in order (a;b) (default unix:path=$XDG_RUNTIME_DIR/bus)\n  \
         DOCKER_CREDENTIAL_LOG              log level (off by default: error, warn, info, debug)\n  \
         DOCKER_CREDENTIAL_LOG_FILE         log file (default ~/.local/state/rust-credential-helpers/docker-credential-keyring.log)\n\n\
         Secret Service items: label = ServerURL, attributes xdg:schema=io.docker.Credentials,\n\
         label=\"Docker Credentials\", server, username, docker_cli=1 (as docker-credential-secretservice).\n\
-        When a server has several usernames, get returns the alphabetically first.",
+        Other applications' items are never touched; items in locked collections are skipped (and logged)\n\
+        unless nothing else is there. When a server has several usernames, get returns the alphabetically first.",
     log: LogDefaults::OFF,
 };
