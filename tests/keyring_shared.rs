@@ -1,8 +1,9 @@
 //! docker-credential-keyring on keyrings it shares: a Secret Service holding other applications'
 //! items (Python's keyring, the Rust keyring crates, secret-tool), a second collection that is
 //! locked (KeePassXC shows each database as one), items of newer Go releases, unusual bus
-//! addresses (issue 12, items 7, 8 and 11). Each test drives the real peer: gnome-keyring on a
-//! private bus, Debian's python3-keyring, the Go docker-credential-secretservice.
+//! addresses; and a kernel keyring shared by every session of a user (issue 12, items 7, 8, 10
+//! and 11). Each test drives the real peer: gnome-keyring on a private bus, Debian's
+//! python3-keyring, the kernel keyring through `keyctl session`.
 
 use std::time::{Duration, Instant};
 
@@ -435,4 +436,209 @@ fn several_bus_addresses_are_tried_in_order() {
     );
     assert_eq!(out.stdout.lines().count(), 1, "{out:?}");
     assert!(out.elapsed < Duration::from_secs(4), "{out:?}");
+}
+
+// ---- The kernel keyring --------------------------------------------------------------------
+
+/// Runs `script` with `sh -c` in a new session keyring of its own (`keyctl session -`), with the
+/// helper as `$B` and the kernel keyring backend.
+fn in_session(sb: &Sandbox, script: &str) -> Out {
+    let mut cmd = sb.cmd("keyctl");
+    cmd.args(["session", "-", "sh", "-c", script])
+        .env("B", helper("keyring"))
+        .env("DOCKER_CREDENTIAL_KEYRING_BACKEND", "keyutils")
+        .env_remove("DOCKER_CREDENTIAL_KEYRING_PERSIST");
+    run(cmd, "")
+}
+
+/// A server URL no other test or run uses: the persistent keyring is the whole uid's.
+fn unique_url(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{what}-{}-{nanos}.example", std::process::id())
+}
+
+/// Erases `url` from the persistent keyring when dropped, so that a failed test (or a run against
+/// an older helper, which kept every key there) leaves nothing for days.
+struct PersistentCleanup<'a>(&'a Sandbox, String);
+
+impl Drop for PersistentCleanup<'_> {
+    fn drop(&mut self) {
+        in_session(
+            self.0,
+            &format!(
+                "printf '%s' '{}' | DOCKER_CREDENTIAL_KEYRING_PERSIST=1 $B erase",
+                self.1
+            ),
+        );
+    }
+}
+
+/// The default: a later, separate session of the same user cannot read the credential, not
+/// even with persistence on (nothing went to the persistent keyring).
+#[test]
+fn kernel_keyring_credentials_end_with_their_session() {
+    need!("keyctl");
+    let sb = Sandbox::new();
+    let url = unique_url("session");
+    let _cleanup = PersistentCleanup(&sb, url.clone());
+    let json = store_json(&url, "u", "job-a-password");
+    let out = in_session(
+        &sb,
+        &format!("printf '%s' '{json}' | $B store && printf '%s' '{url}' | $B get"),
+    );
+    assert_eq!(out.stdout, get_json(&url, "u", "job-a-password"), "{out:?}");
+    let later = in_session(&sb, &format!("printf '%s' '{url}' | $B get"));
+    assert_eq!(
+        (later.code, later.stdout.as_str()),
+        (1, NOT_FOUND),
+        "{later:?}"
+    );
+    let later = in_session(
+        &sb,
+        &format!("printf '%s' '{url}' | DOCKER_CREDENTIAL_KEYRING_PERSIST=1 $B get"),
+    );
+    assert_eq!(
+        (later.code, later.stdout.as_str()),
+        (1, NOT_FOUND),
+        "{later:?}"
+    );
+}
+
+/// `DOCKER_CREDENTIAL_KEYRING_PERSIST=1` keeps the credential in the user's persistent keyring:
+/// a later session reads and erases it with the same setting; without it, it stays unseen.
+#[test]
+fn kernel_keyring_persistence_is_an_explicit_opt_in() {
+    need!("keyctl");
+    let sb = Sandbox::new();
+    let url = unique_url("persist");
+    let _cleanup = PersistentCleanup(&sb, url.clone());
+    let json = store_json(&url, "u", "kept-password");
+    let out = in_session(
+        &sb,
+        &format!("printf '%s' '{json}' | DOCKER_CREDENTIAL_KEYRING_PERSIST=1 $B store"),
+    );
+    assert!(out.ok() && out.stdout.is_empty(), "{out:?}");
+    let default = in_session(&sb, &format!("printf '%s' '{url}' | $B get"));
+    assert_eq!(
+        (default.code, default.stdout.as_str()),
+        (1, NOT_FOUND),
+        "{default:?}"
+    );
+    let persist = |action: &str| {
+        in_session(
+            &sb,
+            &format!("printf '%s' '{url}' | DOCKER_CREDENTIAL_KEYRING_PERSIST=1 $B {action}"),
+        )
+    };
+    assert_eq!(persist("get").stdout, get_json(&url, "u", "kept-password"));
+    let erased = persist("erase");
+    assert!(erased.ok() && erased.stdout.is_empty(), "{erased:?}");
+    assert_eq!(persist("get").stdout, NOT_FOUND);
+    let out = in_session(
+        &sb,
+        &format!("printf '%s' '{url}' | DOCKER_CREDENTIAL_KEYRING_PERSIST=maybe $B get"),
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (
+            1,
+            "unknown DOCKER_CREDENTIAL_KEYRING_PERSIST=maybe: expected 1 (keep kernel keyring credentials in the persistent keyring) or 0\n"
+        )
+    );
+}
+
+/// A process whose session keyring is the user-session keyring (which every process of the user
+/// without a session of its own shares) is refused, with the fixes named.
+#[test]
+fn kernel_keyring_refuses_the_shared_user_session_keyring() {
+    need!("keyctl");
+    let sb = Sandbox::new();
+    let url = unique_url("shared");
+    let mut cmd = sb.cmd("keyctl");
+    // Joining the keyring named `_uid_ses.<uid>` makes it this process's session keyring: the
+    // state of a process started outside any login session.
+    cmd.args([
+        "session",
+        &format!("_uid_ses.{}", uid()),
+        "sh",
+        "-c",
+        "printf '%s' \"$JSON\" | $B store",
+    ])
+    .env("B", helper("keyring"))
+    .env("JSON", store_json(&url, "u", "p"))
+    .env("DOCKER_CREDENTIAL_KEYRING_BACKEND", "keyutils")
+    .env_remove("DOCKER_CREDENTIAL_KEYRING_PERSIST");
+    let out = run(cmd, "");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .starts_with("this process has no session keyring of its own")
+            && out.stdout.contains("keyctl session - …")
+            && out.stdout.contains("DOCKER_CREDENTIAL_KEYRING_PERSIST=1"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout.lines().count(), 1);
+}
+
+/// This user's uid, from `id -u`.
+fn uid() -> String {
+    let mut cmd = std::process::Command::new("id");
+    cmd.arg("-u");
+    let out = run(cmd, "");
+    assert!(out.ok(), "{out:?}");
+    out.stdout.trim().to_string()
+}
+
+/// The kernel's limit for a key is 32,767 bytes. With Go's escaping (`<` is `\u003c`, six bytes)
+/// 6,000 `<` take 36,000: the error names the limit, and nothing is stored. Just under the limit
+/// round-trips.
+#[test]
+fn kernel_keyring_secret_over_the_kernel_limit_names_it() {
+    need!("keyctl");
+    let sb = Sandbox::new();
+    let url = unique_url("big");
+    let _cleanup = PersistentCleanup(&sb, url.clone());
+    let big = store_json(&url, "u", &"<".repeat(6_000));
+    // As stored: `{"ServerURL":…,"Username":"u","Secret":"\u003c…"}` and a newline.
+    let stored = get_json(&url, "u", "").len() + 6 * 6_000;
+    let out = in_session(
+        &sb,
+        &format!("printf '%s' '{big}' | $B store; printf '%s' '{url}' | $B get"),
+    );
+    assert_eq!(
+        out.stdout,
+        format!(
+            "the credentials for {url} are too big for the kernel keyring: stored as JSON they take {stored} bytes, and a key holds at most 32767 bytes (the kernel's limit for user keys); use the Secret Service for secrets this long\n{NOT_FOUND}"
+        ),
+        "{out:?}"
+    );
+    // 32,767 bytes exactly: the JSON around the secret, and `a`s for the rest.
+    let fits = "a".repeat(32_767 - (stored - 6 * 6_000));
+    let out = in_session(
+        &sb,
+        &format!(
+            "printf '%s' '{}' | $B store && printf '%s' '{url}' | $B get",
+            store_json(&url, "u", &fits)
+        ),
+    );
+    assert_eq!(out.stdout, get_json(&url, "u", &fits), "{out:?}");
+}
+
+/// The kernel keyring keeps the username inside its JSON, where a NUL is an escape like any
+/// other: it round-trips (the Secret Service refuses it, see above).
+#[test]
+fn kernel_keyring_keeps_a_nul_in_the_username() {
+    need!("keyctl");
+    let sb = Sandbox::new();
+    let url = unique_url("nul");
+    let _cleanup = PersistentCleanup(&sb, url.clone());
+    let nul_user = format!(r#"{{"ServerURL":"{url}","Username":"a\u0000b","Secret":"p"}}"#);
+    let out = in_session(
+        &sb,
+        &format!("printf '%s' '{nul_user}' | $B store && printf '%s' '{url}' | $B get"),
+    );
+    assert_eq!(out.stdout, format!("{nul_user}\n"), "{out:?}");
 }

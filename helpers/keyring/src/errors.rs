@@ -59,16 +59,19 @@ pub enum KeyringError {
         /// The server.
         url: String,
     },
-    /// The keyring refused access: locked, or (kernel keyring) no session keyring of our own.
-    #[error("{}", no_access_message(*which, source.as_ref()))]
+    /// The keyring refused access (the Keychain or the Credential Manager: locked, or no login
+    /// session to unlock it).
+    #[error(
+        "the {which} refused access ({source}): unlock it first, or run in a desktop login session"
+    )]
     NoAccess {
         /// Which keyring.
         which: Which,
         /// The platform's reason.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A value holds a NUL character: D-Bus strings are C strings, so the keyring cannot hold it
-    /// (Go's helper cuts the value at the NUL instead).
+    /// A value holds a NUL character: D-Bus strings and the kernel's key descriptions are C
+    /// strings, so the keyring cannot hold it (Go's helpers cut the value at the NUL instead).
     #[error("the {field} contains a NUL character, which the {which} cannot store")]
     Nul {
         /// Which keyring.
@@ -101,6 +104,54 @@ pub enum KeyringError {
     NoDefaultCollection {
         /// The server.
         url: String,
+    },
+    /// The kernel keyring: the credentials are larger than a key can hold.
+    #[error(
+        "the credentials for {url} are too big for the kernel keyring: stored as JSON they take {bytes} bytes, and a key holds at most {limit} bytes (the kernel's limit for user keys); use the Secret Service for secrets this long"
+    )]
+    TooBig {
+        /// The server.
+        url: String,
+        /// The stored form's size.
+        bytes: usize,
+        /// The kernel's limit.
+        limit: usize,
+    },
+    /// The kernel keyring: this user's key quota is used up.
+    #[error(
+        "the kernel keyring quota of this user is full (/proc/sys/kernel/keys/maxbytes and maxkeys): erase credentials no longer needed (`keyctl show @s`), or raise the quota"
+    )]
+    KeyQuota,
+    /// The kernel keyring: this process has no session keyring of its own, only the user-session
+    /// keyring that every process of the user without a session shares.
+    #[error("{}", no_session_keyring_message())]
+    NoSessionKeyring,
+    /// The kernel keyring refused an operation.
+    #[error(
+        "the kernel keyring refused to {op} ({why}): keyctl is not permitted here (a container's seccomp profile blocks it) or the keyring is not this user's"
+    )]
+    KernelDenied {
+        /// What was tried.
+        op: &'static str,
+        /// The kernel's reason, in words.
+        why: &'static str,
+    },
+    /// The kernel keyring failed otherwise.
+    #[error("the kernel keyring failed to {op}: {why}")]
+    Kernel {
+        /// What was tried.
+        op: &'static str,
+        /// The kernel's reason, in words.
+        why: String,
+    },
+    /// `DOCKER_CREDENTIAL_KEYRING_PERSIST` is neither on nor off.
+    #[error(
+        "unknown {}={value}: expected 1 (keep kernel keyring credentials in the persistent keyring) or 0",
+        crate::backend::PERSIST_ENV
+    )]
+    UnknownPersist {
+        /// What it says.
+        value: String,
     },
     /// The call did not finish within the bound.
     #[error("{}", timeout_message(*which, *secs))]
@@ -183,17 +234,6 @@ pub enum KeyringError {
     Worker(String),
 }
 
-fn no_access_message(which: Which, source: &(dyn std::error::Error + Send + Sync)) -> String {
-    match which {
-        Which::KernelKeyring => format!(
-            "the {which} refused access ({source}): this process has no session keyring of its own; run the client under `keyctl session - …` or in a PAM login session (pam_keyinit)"
-        ),
-        _ => format!(
-            "the {which} is locked and cannot be unlocked here ({source}): unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
-        ),
-    }
-}
-
 fn bus_unreachable_message(count: usize, last: &str) -> String {
     if count > 1 {
         format!(
@@ -204,6 +244,13 @@ fn bus_unreachable_message(count: usize, last: &str) -> String {
             "cannot connect to the D-Bus session bus ({last}); is the desktop session (or dbus-daemon) running?"
         )
     }
+}
+
+fn no_session_keyring_message() -> String {
+    format!(
+        "this process has no session keyring of its own, only the user-session keyring that every process of this user without a session shares: run the client under `keyctl session - …` or in a PAM login session (pam_keyinit), or set {}=1 to keep credentials in the user's persistent keyring (readable by every process of this user for days)",
+        crate::backend::PERSIST_ENV
+    )
 }
 
 fn timeout_message(which: Which, secs: f64) -> String {
@@ -250,6 +297,7 @@ fn ss_summary(err: &secret_service::Error) -> &'static str {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 impl KeyringError {
     /// Maps a keyring-core error, from the keyring `which`. The platform errors inside stay
     /// whole as the source; keyring-core's own `Display` is never used, since some of its
@@ -286,6 +334,7 @@ impl KeyringError {
 #[error("{0}")]
 struct CoreError(&'static str);
 
+#[cfg(not(target_os = "linux"))]
 fn core_summary(err: &keyring_core::Error) -> &'static str {
     use keyring_core::Error as K;
     match err {
@@ -302,7 +351,9 @@ impl From<KeyringError> for Error {
         match e {
             KeyringError::NotFound => Error::NotFound,
             KeyringError::UnknownBackend { .. }
+            | KeyringError::UnknownPersist { .. }
             | KeyringError::Nul { .. }
+            | KeyringError::TooBig { .. }
             | KeyringError::TooLong { .. }
             | KeyringError::Invalid { .. } => Error::bad_input(e),
             e => Error::backend(e),

@@ -7,8 +7,11 @@ mod bounded;
 #[cfg(all(unix, not(target_os = "macos")))]
 mod dbus;
 mod errors;
+#[cfg(target_os = "linux")]
+mod keyutils;
 #[cfg(all(unix, not(target_os = "macos")))]
 mod secret_service;
+#[cfg(not(target_os = "linux"))]
 mod simple;
 
 use credhelper::HelperInfo;
@@ -24,6 +27,7 @@ pub const INFO: HelperInfo = HelperInfo {
     details: "Environment:\n  \
         DOCKER_CREDENTIAL_KEYRING_BACKEND  secret-service (Linux default) or keyutils (headless Linux, no D-Bus)\n  \
         DOCKER_CREDENTIAL_KEYRING_TIMEOUT  seconds to wait for the keyring (default 2; 60 with a display)\n  \
+        DOCKER_CREDENTIAL_KEYRING_PERSIST  keyutils: 1 keeps credentials in the user's persistent keyring, readable by\n                                     every process of the user for days (default: the session keyring only)\n  \
         DBUS_SESSION_BUS_ADDRESS           the session bus, or several tried in order (a;b) (default unix:path=$XDG_RUNTIME_DIR/bus)\n  \
         DOCKER_CREDENTIAL_LOG              log level (off by default: error, warn, info, debug)\n  \
         DOCKER_CREDENTIAL_LOG_FILE         log file (default ~/.local/state/rust-credential-helpers/docker-credential-keyring.log)\n\n\
