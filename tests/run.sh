@@ -15,7 +15,7 @@ PACKAGES=(
   golang-docker-credential-helpers            # the Go helpers: interop and output oracles
   amazon-ecr-credential-helper                #   (and the Go ecr-login)
   python3 python3-venv                        # the TLS proxy for the Go ecr-login; moto's venv
-  dbus gnome-keyring libsecret-tools keyutils # a private Secret Service; the kernel keyring
+  dbus gnome-keyring libsecret-tools keyutils python3-keyring # a private Secret Service; the kernel keyring
   libnss-systemd libnss-myhostname            # NSS modules the helpers load (tests/nss.rs); the
                                               #   second adds `myhostname` to nsswitch's hosts
 )

@@ -11,6 +11,7 @@ pub mod confined;
 pub mod fake_aws;
 pub mod flows;
 pub mod gpg;
+pub mod keyring_apps;
 pub mod oci;
 pub mod peers;
 pub mod proc;

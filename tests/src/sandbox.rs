@@ -111,6 +111,7 @@ impl Sandbox {
             "DBUS_SESSION_BUS_ADDRESS",
             "DOCKER_CREDENTIAL_KEYRING_BACKEND",
             "DOCKER_CREDENTIAL_KEYRING_TIMEOUT",
+            "DOCKER_CREDENTIAL_KEYRING_PERSIST",
         ] {
             cmd.env_remove(var);
         }

@@ -1,20 +1,32 @@
-//! The read path as plain D-Bus calls on zbus: a get is Hello, SearchItems, one property read,
+//! The session bus and the Secret Service calls on it.
+//!
+//! Reads are plain D-Bus calls on zbus: a get is Hello, SearchItems, one property read,
 //! OpenSession and GetSecret — nothing else. The `secret-service` crate adds two more round trips
 //! (it reads every proxy's properties when it makes one), and D-Bus round trips are where a get's
-//! time goes.
+//! time goes. Writes and unlock prompts go through that crate on the same connection
+//! ([`Bus::service`]): it handles the Secret Service's prompts, and a write is rare.
 
 use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
 
+use secret_service::EncryptionType;
+use secret_service::blocking::SecretService;
 use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+
+use crate::errors::KeyringError;
 
 const DEST: &str = "org.freedesktop.secrets";
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
 const SERVICE: &str = "org.freedesktop.Secret.Service";
 const ITEM: &str = "org.freedesktop.Secret.Item";
 
-/// A connection to the session bus, for reads.
-pub struct Reader {
+/// The environment variable naming the session bus.
+const ADDRESS_ENV: &str = "DBUS_SESSION_BUS_ADDRESS";
+
+/// A connection to the session bus.
+pub struct Bus {
     conn: Connection,
 }
 
@@ -24,31 +36,6 @@ pub struct Found {
     pub unlocked: Vec<OwnedObjectPath>,
     /// Their attributes are readable; their secrets need an unlock.
     pub locked: Vec<OwnedObjectPath>,
-}
-
-use crate::errors::KeyringError;
-
-/// Whether a D-Bus failure means that nothing provides the Secret Service on the bus: the bus
-/// says the name is unknown (nothing owns it, nothing can be activated), or the secret-service
-/// crate concluded as much. Looked for anywhere in the error's source chain, by type.
-pub fn no_provider(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(e) = e.downcast_ref::<zbus::Error>()
-            && is_service_unknown(e)
-        {
-            return true;
-        }
-        if let Some(zbus::fdo::Error::ServiceUnknown(_)) = e.downcast_ref::<zbus::fdo::Error>() {
-            return true;
-        }
-        if let Some(secret_service::Error::Unavailable) = e.downcast_ref::<secret_service::Error>()
-        {
-            return true;
-        }
-        next = e.source();
-    }
-    false
 }
 
 fn is_service_unknown(e: &zbus::Error) -> bool {
@@ -61,7 +48,8 @@ fn is_service_unknown(e: &zbus::Error) -> bool {
     }
 }
 
-fn dbus_error(e: zbus::Error) -> KeyringError {
+/// A failed D-Bus call: "nothing provides the Secret Service" has a variant of its own.
+pub fn dbus_error(e: zbus::Error) -> KeyringError {
     if is_service_unknown(&e) {
         KeyringError::NoProvider
     } else {
@@ -69,12 +57,83 @@ fn dbus_error(e: zbus::Error) -> KeyringError {
     }
 }
 
-impl Reader {
-    /// Connects (and says Hello) to the session bus.
-    pub fn connect() -> Result<Reader, KeyringError> {
-        Ok(Reader {
-            conn: Connection::session().map_err(dbus_error)?,
+/// The session bus addresses to try, in order. `DBUS_SESSION_BUS_ADDRESS` may list several,
+/// separated by `;` (the D-Bus specification's address list), and libdbus and GDBus try them
+/// in turn. zbus 5 does not: it reads the whole value as one address (a `unix:path=` then runs
+/// to the end of the string), so the list is split here. Unset or empty: zbus's own default,
+/// `$XDG_RUNTIME_DIR/bus`.
+fn session_addresses(value: Option<&str>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(';')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect()
         })
+        .unwrap_or_default()
+}
+
+/// Connects to one address, within `limit`.
+fn connect_one(address: &str, limit: Duration) -> Result<Connection, String> {
+    let address = zbus::Address::from_str(address)
+        .map_err(|_| format!("{address} is not a D-Bus address"))?;
+    let shown = address.to_string();
+    let build = move || {
+        zbus::blocking::connection::Builder::address(address)
+            .and_then(|b| b.method_timeout(limit).build())
+            .map_err(KeyringError::Dbus)
+    };
+    match crate::bounded::run(limit, build) {
+        Some(Ok(conn)) => Ok(conn),
+        Some(Err(KeyringError::Dbus(e))) => Err(format!("{shown}: {e}")),
+        Some(Err(e)) => Err(format!("{shown}: {e}")),
+        None => Err(format!(
+            "{shown}: no answer within {:.1} s",
+            limit.as_secs_f64()
+        )),
+    }
+}
+
+impl Bus {
+    /// Connects (and says Hello) to the session bus, trying each address in
+    /// `DBUS_SESSION_BUS_ADDRESS` in turn, each within its share of the time left before
+    /// `deadline` (one share more is kept for the calls after connecting), so that an address
+    /// that hangs cannot use up the bound of the ones after it, and a bus that cannot be reached
+    /// is reported as such rather than as a keyring that did not answer.
+    pub fn connect(deadline: Instant) -> Result<Bus, KeyringError> {
+        let value = std::env::var(ADDRESS_ENV).ok();
+        let addresses = session_addresses(value.as_deref());
+        if addresses.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let conn = zbus::blocking::connection::Builder::session()
+                .and_then(|b| b.method_timeout(left).build())
+                .map_err(dbus_error)?;
+            return Ok(Bus { conn });
+        }
+        let count = addresses.len();
+        let mut last = String::new();
+        for (i, address) in addresses.iter().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let share = left / u32::try_from(count - i + 1).unwrap_or(u32::MAX);
+            match connect_one(address, share) {
+                Ok(conn) => {
+                    if i > 0 {
+                        tracing::info!(
+                            skipped = i,
+                            "connected to the session bus at its address #{}",
+                            i + 1
+                        );
+                    }
+                    return Ok(Bus { conn });
+                }
+                Err(why) => {
+                    tracing::info!("session bus address #{} unusable: {why}", i + 1);
+                    last = why;
+                }
+            }
+        }
+        Err(KeyringError::BusUnreachable { count, last })
     }
 
     fn call<B, R>(&self, path: &str, iface: &str, method: &str, body: &B) -> Result<R, KeyringError>
@@ -93,6 +152,11 @@ impl Reader {
     pub fn search(&self, attrs: &HashMap<&str, &str>) -> Result<Found, KeyringError> {
         let (unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
             self.call(SERVICE_PATH, SERVICE, "SearchItems", &(attrs,))?;
+        tracing::debug!(
+            unlocked = unlocked.len(),
+            locked = locked.len(),
+            "SearchItems"
+        );
         Ok(Found { unlocked, locked })
     }
 
@@ -124,5 +188,48 @@ impl Reader {
         let (_, _, value, _): (OwnedObjectPath, Vec<u8>, Vec<u8>, String) =
             self.call(item.as_str(), ITEM, "GetSecret", &(&session,))?;
         Ok(zeroize::Zeroizing::new(value))
+    }
+
+    /// The `secret-service` crate on this connection, with a plain session (see
+    /// `secret_service::get` for why plain): for writes and unlock prompts.
+    pub fn service(&self) -> Result<SecretService<'static>, KeyringError> {
+        SecretService::connect_with_existing(EncryptionType::Plain, self.conn.clone())
+            .map_err(KeyringError::from_secret_service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_list_is_split_in_order() {
+        assert_eq!(
+            session_addresses(Some(
+                "unix:path=/a;unix:abstract=b,guid=0123; ;tcp:host=h,port=1;"
+            )),
+            [
+                "unix:path=/a",
+                "unix:abstract=b,guid=0123",
+                "tcp:host=h,port=1"
+            ]
+        );
+        assert_eq!(session_addresses(Some("unix:path=/a")), ["unix:path=/a"]);
+        assert!(session_addresses(Some("")).is_empty());
+        assert!(session_addresses(Some(" ; ")).is_empty());
+        assert!(session_addresses(None).is_empty());
+    }
+
+    #[test]
+    fn an_unusable_address_says_why_in_words() {
+        let why = connect_one("nonsense", Duration::from_secs(1)).err();
+        assert_eq!(why.as_deref(), Some("nonsense is not a D-Bus address"));
+        let missing = "unix:path=/nonexistent/dch-test/bus";
+        let why = connect_one(missing, Duration::from_secs(1)).err();
+        assert!(
+            why.as_deref()
+                .is_some_and(|w| w.starts_with(missing) && w.contains("No such file")),
+            "{why:?}"
+        );
     }
 }

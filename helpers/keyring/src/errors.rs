@@ -59,13 +59,99 @@ pub enum KeyringError {
         /// The server.
         url: String,
     },
-    /// The keyring refused access: locked, or (kernel keyring) no session keyring of our own.
-    #[error("{}", no_access_message(*which, source.as_ref()))]
+    /// The keyring refused access (the Keychain or the Credential Manager: locked, or no login
+    /// session to unlock it).
+    #[error(
+        "the {which} refused access ({source}): unlock it first, or run in a desktop login session"
+    )]
     NoAccess {
         /// Which keyring.
         which: Which,
         /// The platform's reason.
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A value holds a NUL character: D-Bus strings and the kernel's key descriptions are C
+    /// strings, so the keyring cannot hold it (Go's helpers cut the value at the NUL instead).
+    #[error("the {field} contains a NUL character, which the {which} cannot store")]
+    Nul {
+        /// Which keyring.
+        which: Which,
+        /// Which value: "server URL" or "username".
+        field: &'static str,
+    },
+    /// No address of the session bus could be connected to.
+    #[error("{}", bus_unreachable_message(*count, last))]
+    BusUnreachable {
+        /// How many addresses were tried.
+        count: usize,
+        /// What went wrong with the last one.
+        last: String,
+    },
+    /// An item or keyring was locked (or became locked) while the call used it.
+    #[error(
+        "the Secret Service keyring is locked: unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
+    )]
+    Locked,
+    /// Nothing usable without a prompt, and the prompt was dismissed (or could not be shown).
+    #[error(
+        "the Secret Service's unlock prompt was dismissed (or could not be shown): unlock the keyring and try again"
+    )]
+    PromptDismissed,
+    /// The Secret Service has no default collection to create an item in.
+    #[error(
+        "the Secret Service has no default keyring to store {url} in (none was created, or unlocked at login) and no prompt to create one can be shown here: log in to the desktop session, or create one (Seahorse, or a KeePassXC database with Secret Service integration)"
+    )]
+    NoDefaultCollection {
+        /// The server.
+        url: String,
+    },
+    /// The kernel keyring: the credentials are larger than a key can hold.
+    #[error(
+        "the credentials for {url} are too big for the kernel keyring: stored as JSON they take {bytes} bytes, and a key holds at most {limit} bytes (the kernel's limit for user keys); use the Secret Service for secrets this long"
+    )]
+    TooBig {
+        /// The server.
+        url: String,
+        /// The stored form's size.
+        bytes: usize,
+        /// The kernel's limit.
+        limit: usize,
+    },
+    /// The kernel keyring: this user's key quota is used up.
+    #[error(
+        "the kernel keyring quota of this user is full (/proc/sys/kernel/keys/maxbytes and maxkeys): erase credentials no longer needed (`keyctl show @s`), or raise the quota"
+    )]
+    KeyQuota,
+    /// The kernel keyring: this process has no session keyring of its own, only the user-session
+    /// keyring that every process of the user without a session shares.
+    #[error("{}", no_session_keyring_message())]
+    NoSessionKeyring,
+    /// The kernel keyring refused an operation.
+    #[error(
+        "the kernel keyring refused to {op} ({why}): keyctl is not permitted here (a container's seccomp profile blocks it) or the keyring is not this user's"
+    )]
+    KernelDenied {
+        /// What was tried.
+        op: &'static str,
+        /// The kernel's reason, in words.
+        why: &'static str,
+    },
+    /// The kernel keyring failed otherwise.
+    #[error("the kernel keyring failed to {op}: {why}")]
+    Kernel {
+        /// What was tried.
+        op: &'static str,
+        /// The kernel's reason, in words.
+        why: String,
+    },
+    /// `DOCKER_CREDENTIAL_KEYRING_PERSIST` is neither on nor off.
+    #[error(
+        "unknown {}={value}: expected 1 (keep kernel keyring credentials in the persistent keyring) or 0",
+        crate::backend::PERSIST_ENV
+    )]
+    UnknownPersist {
+        /// What it says.
+        value: String,
     },
     /// The call did not finish within the bound.
     #[error("{}", timeout_message(*which, *secs))]
@@ -148,15 +234,23 @@ pub enum KeyringError {
     Worker(String),
 }
 
-fn no_access_message(which: Which, source: &(dyn std::error::Error + Send + Sync)) -> String {
-    match which {
-        Which::KernelKeyring => format!(
-            "the {which} refused access ({source}): this process has no session keyring of its own; run the client under `keyctl session - …` or in a PAM login session (pam_keyinit)"
-        ),
-        _ => format!(
-            "the {which} is locked and cannot be unlocked here ({source}): unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)"
-        ),
+fn bus_unreachable_message(count: usize, last: &str) -> String {
+    if count > 1 {
+        format!(
+            "cannot connect to the D-Bus session bus at any of the {count} addresses in DBUS_SESSION_BUS_ADDRESS (the last: {last}); is the desktop session (or dbus-daemon) running?"
+        )
+    } else {
+        format!(
+            "cannot connect to the D-Bus session bus ({last}); is the desktop session (or dbus-daemon) running?"
+        )
     }
+}
+
+fn no_session_keyring_message() -> String {
+    format!(
+        "this process has no session keyring of its own, only the user-session keyring that every process of this user without a session shares: run the client under `keyctl session - …` or in a PAM login session (pam_keyinit), or set {}=1 to keep credentials in the user's persistent keyring (readable by every process of this user for days)",
+        crate::backend::PERSIST_ENV
+    )
 }
 
 fn timeout_message(which: Which, secs: f64) -> String {
@@ -169,6 +263,41 @@ fn timeout_message(which: Which, secs: f64) -> String {
     }
 }
 
+#[cfg(all(unix, not(target_os = "macos")))]
+impl KeyringError {
+    /// Maps an error of the `secret-service` crate (the write path and unlock prompts). Its own
+    /// `Display` ("SS error: …", "zbus error: …") is never shown: each case gets a variant.
+    pub fn from_secret_service(err: secret_service::Error) -> KeyringError {
+        use secret_service::Error as S;
+        match err {
+            S::Zbus(e) => crate::dbus::dbus_error(e),
+            S::ZbusFdo(zbus::fdo::Error::ServiceUnknown(_)) | S::Unavailable => {
+                KeyringError::NoProvider
+            }
+            S::ZbusFdo(e) => KeyringError::Dbus(e.into()),
+            S::Zvariant(e) => KeyringError::OddReply(e),
+            S::Locked => KeyringError::Locked,
+            S::Prompt | S::PromptDisconnected => KeyringError::PromptDismissed,
+            S::NoResult => KeyringError::NotFound,
+            other => KeyringError::Platform {
+                which: Which::SecretService,
+                source: Box::new(CoreError(ss_summary(&other))),
+            },
+        }
+    }
+}
+
+/// secret-service variants this code does not expect (a session cipher error: the sessions
+/// here are plain), summarised in words.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn ss_summary(err: &secret_service::Error) -> &'static str {
+    match err {
+        secret_service::Error::Crypto(_) => "a session encryption error",
+        _ => "an unexpected Secret Service error",
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
 impl KeyringError {
     /// Maps a keyring-core error, from the keyring `which`. The platform errors inside stay
     /// whole as the source; keyring-core's own `Display` is never used, since some of its
@@ -189,13 +318,7 @@ impl KeyringError {
                 which,
                 count: entries.len(),
             },
-            K::PlatformFailure(source) => {
-                #[cfg(all(unix, not(target_os = "macos")))]
-                if which == Which::SecretService && crate::dbus::no_provider(source.as_ref()) {
-                    return KeyringError::NoProvider;
-                }
-                KeyringError::Platform { which, source }
-            }
+            K::PlatformFailure(source) => KeyringError::Platform { which, source },
             K::NotSupportedByStore(why) => KeyringError::Unsupported { which, why },
             other => KeyringError::Platform {
                 which,
@@ -205,12 +328,13 @@ impl KeyringError {
     }
 }
 
-/// keyring-core variants this code does not expect (no default store, a malformed store),
-/// summarised by name.
+/// Library error variants this code does not expect (keyring-core: no default store, a
+/// malformed store; secret-service: a cipher error), summarised in words.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct CoreError(&'static str);
 
+#[cfg(not(target_os = "linux"))]
 fn core_summary(err: &keyring_core::Error) -> &'static str {
     use keyring_core::Error as K;
     match err {
@@ -227,6 +351,9 @@ impl From<KeyringError> for Error {
         match e {
             KeyringError::NotFound => Error::NotFound,
             KeyringError::UnknownBackend { .. }
+            | KeyringError::UnknownPersist { .. }
+            | KeyringError::Nul { .. }
+            | KeyringError::TooBig { .. }
             | KeyringError::TooLong { .. }
             | KeyringError::Invalid { .. } => Error::bad_input(e),
             e => Error::backend(e),

@@ -1,9 +1,9 @@
-//! A keyring-core store with one item per server: the Linux kernel keyring (keyutils), the macOS
-//! Keychain, the Windows Credential Manager. The item's service is the ServerURL; its secret is
-//! `{"Username":…,"Secret":…}`, since these stores cannot search by attribute.
+//! A keyring-core store with one item per server: the macOS Keychain, the Windows Credential
+//! Manager. The item's service is the ServerURL; its secret is `{"Username":…,"Secret":…}`,
+//! since these stores cannot search by attribute.
 //!
-//! Only the keyutils path is tested (on Linux); the Keychain and Credential Manager paths are
-//! this same code over their keyring stores, compiled on those platforms only.
+//! Untested: these are compiled on those platforms only, and the project's machines are Linux.
+//! (The Linux kernel keyring has a module of its own, `keyutils.rs`.)
 
 use credhelper::{Credentials, Secret};
 use keyring_core::Entry;
@@ -14,12 +14,10 @@ use crate::errors::{KeyringError, Which};
 const USER: &str = "docker-credential-keyring";
 
 /// This platform's one-item store.
-const WHICH: Which = if cfg!(target_os = "macos") {
+pub const WHICH: Which = if cfg!(target_os = "macos") {
     Which::Keychain
-} else if cfg!(windows) {
-    Which::CredentialManager
 } else {
-    Which::KernelKeyring
+    Which::CredentialManager
 };
 
 fn map(e: keyring_core::Error) -> KeyringError {
@@ -29,13 +27,11 @@ fn map(e: keyring_core::Error) -> KeyringError {
 /// Connects keyring-core's default store to this platform's store. A process makes one call,
 /// so this runs once per process.
 fn connect() -> Result<(), KeyringError> {
-    #[cfg(target_os = "linux")]
-    let store = linux_keyutils_keyring_store::Store::new();
     #[cfg(target_os = "macos")]
     let store = apple_native_keyring_store::keychain::Store::new();
     #[cfg(windows)]
     let store = windows_native_keyring_store::Store::new();
-    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+    #[cfg(not(any(target_os = "macos", windows)))]
     let store: keyring_core::Result<std::sync::Arc<keyring_core::CredentialStore>> = Err(
         keyring_core::Error::NotSupportedByStore("this platform".into()),
     );
