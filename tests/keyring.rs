@@ -223,7 +223,7 @@ fn list_reads_attributes_without_unlocking() {
 /// A get of an item in a locked collection, with no display for an unlock prompt.
 const LOCKED_GET: &str = "the Secret Service keyring holding h:1 is locked and no unlock prompt can be shown here: unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)\n";
 /// A store into a keyring that was never unlocked, with no display for an unlock prompt.
-const LOCKED_STORE: &str = "the Secret Service is locked and cannot be unlocked here (SS error: result not returned from SS API): unlock it first (log in to the desktop session, or `gnome-keyring-daemon --unlock`)\n";
+const LOCKED_STORE: &str = "the Secret Service has no default keyring to store h:1 in (none was created, or unlocked at login) and no prompt to create one can be shown here: log in to the desktop session, or create one (Seahorse, or a KeePassXC database with Secret Service integration)\n";
 
 /// A bound far above any honest answer's time: a helper that hangs on a locked keyring until
 /// the bound takes 30 s and says "did not answer", so it cannot pass [`assert_fast`].

@@ -38,25 +38,6 @@ pub struct Found {
     pub locked: Vec<OwnedObjectPath>,
 }
 
-fn is_service_unknown(e: &zbus::Error) -> bool {
-    match e {
-        zbus::Error::MethodError(name, _, _) => {
-            name.as_str() == "org.freedesktop.DBus.Error.ServiceUnknown"
-        }
-        zbus::Error::FDO(e) => matches!(**e, zbus::fdo::Error::ServiceUnknown(_)),
-        _ => false,
-    }
-}
-
-/// A failed D-Bus call: "nothing provides the Secret Service" has a variant of its own.
-pub fn dbus_error(e: zbus::Error) -> KeyringError {
-    if is_service_unknown(&e) {
-        KeyringError::NoProvider
-    } else {
-        KeyringError::Dbus(e)
-    }
-}
-
 /// The session bus addresses to try, in order. `DBUS_SESSION_BUS_ADDRESS` may list several,
 /// separated by `;` (the D-Bus specification's address list), and libdbus and GDBus try them
 /// in turn. zbus 5 does not: it reads the whole value as one address (a `unix:path=` then runs
@@ -108,7 +89,7 @@ impl Bus {
             let left = deadline.saturating_duration_since(Instant::now());
             let conn = zbus::blocking::connection::Builder::session()
                 .and_then(|b| b.method_timeout(left).build())
-                .map_err(dbus_error)?;
+                .map_err(KeyringError::from_dbus)?;
             return Ok(Bus { conn });
         }
         let count = addresses.len();
@@ -144,7 +125,7 @@ impl Bus {
         let reply = self
             .conn
             .call_method(Some(DEST), path, Some(iface), method, body)
-            .map_err(dbus_error)?;
+            .map_err(KeyringError::from_dbus)?;
         reply.body().deserialize::<R>().map_err(KeyringError::Dbus)
     }
 

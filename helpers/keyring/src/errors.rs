@@ -34,7 +34,7 @@ pub enum KeyringError {
     #[error("credentials not found in native keychain")]
     NotFound,
     /// `DOCKER_CREDENTIAL_KEYRING_BACKEND` names no keyring of this platform.
-    #[error("unknown {}={value}: expected {expected}", crate::backend::BACKEND_ENV)]
+    #[error("unknown {}={value}: expected {expected}", crate::env::BACKEND_ENV)]
     UnknownBackend {
         /// What it says.
         value: String,
@@ -147,7 +147,7 @@ pub enum KeyringError {
     /// `DOCKER_CREDENTIAL_KEYRING_PERSIST` is neither on nor off.
     #[error(
         "unknown {}={value}: expected 1 (keep kernel keyring credentials in the persistent keyring) or 0",
-        crate::backend::PERSIST_ENV
+        crate::env::PERSIST_ENV
     )]
     UnknownPersist {
         /// What it says.
@@ -249,12 +249,12 @@ fn bus_unreachable_message(count: usize, last: &str) -> String {
 fn no_session_keyring_message() -> String {
     format!(
         "this process has no session keyring of its own, only the user-session keyring that every process of this user without a session shares: run the client under `keyctl session - …` or in a PAM login session (pam_keyinit), or set {}=1 to keep credentials in the user's persistent keyring (readable by every process of this user for days)",
-        crate::backend::PERSIST_ENV
+        crate::env::PERSIST_ENV
     )
 }
 
 fn timeout_message(which: Which, secs: f64) -> String {
-    let env = crate::backend::TIMEOUT_ENV;
+    let env = crate::env::TIMEOUT_ENV;
     match which {
         Which::SecretService => format!(
             "the Secret Service did not answer within {secs} s: either none runs on the session bus (start gnome-keyring-daemon --components=secrets, or KeePassXC's Secret Service) or the keyring is locked and waits for a prompt nobody can answer (unlock it first); {env} raises the bound"
@@ -264,13 +264,33 @@ fn timeout_message(which: Which, secs: f64) -> String {
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
+fn is_service_unknown(e: &zbus::Error) -> bool {
+    match e {
+        zbus::Error::MethodError(name, _, _) => {
+            name.as_str() == "org.freedesktop.DBus.Error.ServiceUnknown"
+        }
+        zbus::Error::FDO(e) => matches!(**e, zbus::fdo::Error::ServiceUnknown(_)),
+        _ => false,
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
 impl KeyringError {
+    /// A failed D-Bus call: "nothing provides the Secret Service" has a variant of its own.
+    pub fn from_dbus(e: zbus::Error) -> KeyringError {
+        if is_service_unknown(&e) {
+            KeyringError::NoProvider
+        } else {
+            KeyringError::Dbus(e)
+        }
+    }
+
     /// Maps an error of the `secret-service` crate (the write path and unlock prompts). Its own
     /// `Display` ("SS error: …", "zbus error: …") is never shown: each case gets a variant.
     pub fn from_secret_service(err: secret_service::Error) -> KeyringError {
         use secret_service::Error as S;
         match err {
-            S::Zbus(e) => crate::dbus::dbus_error(e),
+            S::Zbus(e) => KeyringError::from_dbus(e),
             S::ZbusFdo(zbus::fdo::Error::ServiceUnknown(_)) | S::Unavailable => {
                 KeyringError::NoProvider
             }

@@ -6,6 +6,7 @@ pub mod backend;
 mod bounded;
 #[cfg(all(unix, not(target_os = "macos")))]
 mod dbus;
+pub mod env;
 mod errors;
 #[cfg(target_os = "linux")]
 mod keyutils;
