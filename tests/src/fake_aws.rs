@@ -6,7 +6,7 @@
 //! it) and injects faults (5xx, throttling, delay, hang).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -84,8 +84,6 @@ pub struct FakeAws {
 impl FakeAws {
     /// Starts the fake; its tokens carry `password` for user `AWS` and live 12 h.
     pub fn start(password: &str) -> FakeAws {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
         let state = Arc::new(Mutex::new(State {
             seen: Vec::new(),
             fault: Fault::None,
@@ -94,20 +92,10 @@ impl FakeAws {
             ttl: Duration::from_secs(12 * 3600),
             password: password.to_string(),
         }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (state.clone(), stop.clone());
-        listener.set_nonblocking(true).expect("nonblocking");
-        std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let (s, st) = (s.clone(), st.clone());
-                        std::thread::spawn(move || serve(conn, &s, &st));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
+        let s = state.clone();
+        let listening = crate::listener::serve(move |conn, stop| serve(conn, &s, stop));
+        let url = format!("http://{}", listening.addr);
+        let stop = listening.stop;
         FakeAws { url, state, stop }
     }
 

@@ -4,7 +4,7 @@
 //! `--insecure`); it serves one manifest and records how clients authenticated.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,23 +38,10 @@ pub struct TokenRegistry {
 impl TokenRegistry {
     /// Starts it.
     pub fn start() -> TokenRegistry {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let host = listener.local_addr().expect("addr").to_string();
-        listener.set_nonblocking(true).expect("nonblocking");
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, st, h) = (seen.clone(), stop.clone(), host.clone());
-        std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let (s, h) = (s.clone(), h.clone());
-                        std::thread::spawn(move || serve(conn, &s, &h));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
+        let s = seen.clone();
+        let listening = crate::listener::serve(move |conn, _| serve(conn, &s));
+        let (host, stop) = (listening.addr, listening.stop);
         TokenRegistry { host, seen, stop }
     }
 
@@ -75,8 +62,8 @@ impl Drop for TokenRegistry {
     }
 }
 
-fn serve(conn: TcpStream, seen: &Mutex<Vec<TokenRequest>>, host: &str) {
-    let _ = conn.set_nonblocking(false);
+fn serve(conn: TcpStream, seen: &Mutex<Vec<TokenRequest>>) {
+    let host = conn.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
     let Ok(read_half) = conn.try_clone() else {
         return;
