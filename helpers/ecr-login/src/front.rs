@@ -196,6 +196,7 @@ fn default_registry(cache: &Cache) -> Result<(), PolicyError> {
         endpoint,
         timeout_ms: timeout().as_millis().try_into().unwrap_or(u64::MAX),
         bound_ms: timeout().as_millis().try_into().unwrap_or(u64::MAX),
+        web_identity_token: None,
     };
     let entry = Process.fetch(&req)?;
     // Stored under the key a `get` of the registry ECR named will look for.
