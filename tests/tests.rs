@@ -11,6 +11,7 @@ mod ecr_oracle;
 mod ecr_policy;
 mod hostile_dirs;
 mod keyring;
+mod kubelet;
 mod nss;
 mod orchestrators;
 mod pass_clients;
