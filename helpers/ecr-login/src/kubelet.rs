@@ -276,8 +276,9 @@ fn is_role_arn(text: &str) -> bool {
 ///
 /// The claims are not verified here, and need not be: STS verifies the token on every exchange,
 /// and a cached token is only ever served to a request that names the same role and the same
-/// subject. Only the kubelet, or someone who could read the cache file anyway (the cache is per
-/// user, 0600), can hand us a token.
+/// subject. Whoever forges claims can only ever be served from the cache of the user they run as
+/// (each user's cache is private, 0600 in a 0700 directory): tokens that user could read anyway.
+/// For the kubelet's cache, that is root.
 pub fn subject_of(token: &Secret) -> Option<String> {
     use base64::Engine;
     use base64::engine::DecodePaddingMode;
