@@ -776,7 +776,11 @@ fn the_kubelets_exec_shape_through_a_symlinked_bin_dir_with_home_unset() {
     let image = format!("{HOST}/team/app:1");
     let request = oracle.request(V1, &image, None);
     let mut cmd = sb.ecr_cmd(&fake, bin_dir.join(name));
-    node_creds(&mut cmd).arg(ARG).env_remove("HOME");
+    // (The per-registry configuration would default to the passwd home's: keep it ours.)
+    node_creds(&mut cmd)
+        .arg(ARG)
+        .env_remove("HOME")
+        .env("AWS_ECR_CONFIG_FILE", sb.root.join("no-ecr-config.json"));
     let out = run(cmd, &request);
     assert!(oracle.response(V1, &image, &out.stdout).is_ok(), "{out:?}");
     assert!(sb.ecr_dir().join("token-cache.json").is_file());
