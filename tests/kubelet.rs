@@ -797,3 +797,38 @@ fn the_kubelets_exec_shape_through_a_symlinked_bin_dir_with_home_unset() {
         "docker-credential-ecr-login-fetch is missing",
     );
 }
+
+#[test]
+fn an_alias_is_answered_under_its_own_name_with_its_registrys_token() {
+    let Some(oracle) = Oracle::get(module_path!()) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let fake = FakeAws::start(PASSWORD);
+    // A mirror with a port, mapped to the ECR registry whose token it takes (~/.ecr/config.json).
+    let config = sb.root.join("ecr.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"registries": {{"mirror.example.com:5000": {{"alias": "{HOST}"}}}}}}"#),
+    )
+    .expect("write");
+    let image = "mirror.example.com:5000/team/app:1";
+    let out = plugin(&sb, &fake, &oracle.request(V1, image, None), |c| {
+        node_creds(c).env("AWS_ECR_CONFIG_FILE", &config);
+    });
+    let got = oracle
+        .response(V1, image, &out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(
+        (got.key.as_str(), got.password.as_str()),
+        ("mirror.example.com:5000", PASSWORD)
+    );
+    // The registry's own name then hits the same token.
+    let before = fake.seen().len();
+    let image = format!("{HOST}/team/app:1");
+    let out = plugin(&sb, &fake, &oracle.request(V1, &image, None), |c| {
+        node_creds(c).env("AWS_ECR_CONFIG_FILE", &config);
+    });
+    assert!(oracle.response(V1, &image, &out.stdout).is_ok(), "{out:?}");
+    assert_eq!(fake.seen().len(), before);
+}
