@@ -206,6 +206,7 @@ fn every_credential_source_signs_its_own_requests() {
             c.env("AWS_PROFILE", p);
         })
     };
+    let irsa_key = fake_aws::web_identity_key("arn:aws:iam::123456789012:role/irsa");
     let cases: Vec<(&str, Setup, &str)> = vec![
         (
             "environment",
@@ -235,7 +236,8 @@ fn every_credential_source_signs_its_own_requests() {
                         .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/irsa");
                 }
             }),
-            fake_aws::STS_ACCESS_KEY,
+            // The fake's STS gives each web identity role a key of its own.
+            &irsa_key,
         ),
         (
             "container credentials",

@@ -18,6 +18,8 @@ PACKAGES=(
   dbus gnome-keyring libsecret-tools keyutils python3-keyring # a private Secret Service; the kernel keyring
   libnss-systemd libnss-myhostname            # NSS modules the helpers load (tests/nss.rs); the
                                               #   second adds `myhostname` to nsswitch's hosts
+  golang-go golang-k8s-sigs-json-dev          # the kubelet's side of the plugin protocol
+                                              #   (tests/kubelet/oracle.go, GOPATH mode)
 )
 command -v docker >/dev/null || PACKAGES+=(docker.io)
 

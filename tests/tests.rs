@@ -12,6 +12,7 @@ mod ecr_policy;
 mod hostile_dirs;
 mod keyring;
 mod keyring_shared;
+mod kubelet;
 mod nss;
 mod orchestrators;
 mod pass_clients;

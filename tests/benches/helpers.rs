@@ -371,7 +371,23 @@ fn main() {
     hit_env.0.fake_requests = Some(0);
     hit_imds.0.fake_requests = Some(0);
     cold.0.fake_requests = Some(1);
-    pairs.extend([hit_env, hit_imds, cold]);
+    // The kubelet's plugin call for the same registry and identity reads the same cache: timed
+    // beside the get, with the same claim (no request at all on a hit) asserted on every call.
+    let kubelet_request = format!(
+        r#"{{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"{ECR_HOST}/team/app:1"}}"#
+    );
+    let mut kubelet_hit = ecr_case(with_env(
+        case(
+            "ecr kubelet plugin, cache hit, env credentials",
+            helper("ecr-login"),
+            &["kubelet-credential-provider"],
+            &kubelet_request,
+            true,
+        ),
+        ENV_CREDS,
+    ));
+    kubelet_hit.fake_requests = Some(0);
+    pairs.extend([hit_env, hit_imds, cold, (kubelet_hit, None)]);
     pairs.push((
         case(
             "ecr-login version (front, no SDK linked)",

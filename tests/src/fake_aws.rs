@@ -4,6 +4,11 @@
 //! moto cannot serve these tests: its tokens always expire in 2015 and it has no ECR Public. This
 //! fake returns realistic expiry, records every request (path, target, the access key that signed
 //! it) and injects faults (5xx, throttling, delay, hang).
+//!
+//! Its STS answers `AssumeRoleWithWebIdentity` per role: each role ARN gets an access key of its
+//! own ([`web_identity_key`]), so a test can tell which role signed an ECR call; it records the
+//! role and the web identity token it received; and a role given a trust list
+//! ([`FakeAws::trust_web_identity`]) refuses every other token, as a role's trust policy does.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -41,6 +46,8 @@ pub struct Seen {
     pub region: Option<String>,
     /// The body.
     pub body: String,
+    /// For `AssumeRoleWithWebIdentity`: the role and the token it was sent (decoded).
+    pub web_identity: Option<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -51,6 +58,8 @@ struct State {
     imds_token_fault: Fault,
     ttl: Duration,
     password: String,
+    /// Role ARN → the web identity tokens its trust policy admits (a role not listed admits any).
+    trust: Vec<(String, String)>,
 }
 
 /// The fake's role credentials on IMDS: these must never show up in a log.
@@ -60,8 +69,20 @@ pub const IMDS_SECRET_KEY: &str = "imds-secret-key-do-not-log";
 /// The session token served by IMDS.
 pub const IMDS_SESSION_TOKEN: &str = "imds-session-token-do-not-log";
 
-/// The key of the credentials the fake's STS hands out (AssumeRole, AssumeRoleWithWebIdentity).
+/// The key of the credentials the fake's STS hands out for `AssumeRole`.
 pub const STS_ACCESS_KEY: &str = "ASIAFAKESTSROLEKEY01";
+
+/// The access key of the credentials the fake's STS hands out for `AssumeRoleWithWebIdentity` of
+/// `role_arn`: one per role, the same in every process (FNV-1a of the ARN).
+pub fn web_identity_key(role_arn: &str) -> String {
+    let hash = role_arn.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("ASIAWEBID{:011X}", hash >> 20)
+}
+
+/// The session token handed out with every web identity role's credentials: never to be logged.
+pub const WEB_IDENTITY_SESSION_TOKEN: &str = "web-identity-session-token-do-not-log";
 /// The account a `GetAuthorizationToken` without `registryIds` answers for: the caller's own.
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
@@ -91,6 +112,7 @@ impl FakeAws {
             imds_token_fault: Fault::None,
             ttl: Duration::from_secs(12 * 3600),
             password: password.to_string(),
+            trust: Vec::new(),
         }));
         let s = state.clone();
         let listening = crate::listener::serve(move |conn, stop| serve(conn, &s, stop));
@@ -139,6 +161,24 @@ impl FakeAws {
     /// Makes the IMDS answers stall (`Delay`, `Hang`) from now on.
     pub fn set_imds_fault(&self, fault: Fault) {
         self.state.lock().expect("lock").imds_fault = fault;
+    }
+
+    /// Gives `role_arn` a trust policy that admits `token` (and the other tokens given so far): from
+    /// now on STS refuses it every other token with `AccessDenied`.
+    pub fn trust_web_identity(&self, role_arn: &str, token: &str) {
+        self.state
+            .lock()
+            .expect("lock")
+            .trust
+            .push((role_arn.to_string(), token.to_string()));
+    }
+
+    /// Every `AssumeRoleWithWebIdentity` so far: (role ARN, token), admitted or not.
+    pub fn web_identity_calls(&self) -> Vec<(String, String)> {
+        self.seen()
+            .into_iter()
+            .filter_map(|s| s.web_identity)
+            .collect()
     }
 
     /// Sets the lifetime of the tokens handed out from now on.
@@ -214,23 +254,43 @@ fn serve(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
                 )
             })
             .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let web_identity = text
+            .starts_with("Action=AssumeRoleWithWebIdentity")
+            .then(|| {
+                (
+                    form_field(&text, "RoleArn"),
+                    form_field(&text, "WebIdentityToken"),
+                )
+            });
         let seen = Seen {
             method: method.clone(),
             path: path.clone(),
             target: target.clone(),
             access_key: scope.first().cloned(),
             region: scope.get(2).cloned(),
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: text,
+            web_identity: web_identity.clone(),
         };
-        let (fault, imds_fault, imds_token_fault, ttl, password) = {
+        let (fault, imds_fault, imds_token_fault, ttl, password, admitted) = {
             let mut s = state.lock().expect("lock");
             s.seen.push(seen);
+            let admitted = web_identity.as_ref().is_none_or(|(role, token)| {
+                let listed: Vec<&String> = s
+                    .trust
+                    .iter()
+                    .filter(|(r, _)| r == role)
+                    .map(|(_, t)| t)
+                    .collect();
+                listed.is_empty() || listed.contains(&token)
+            });
             (
                 s.fault,
                 s.imds_fault,
                 s.imds_token_fault,
                 s.ttl,
                 s.password.clone(),
+                admitted,
             )
         };
         let stall = |fault: Fault| match fault {
@@ -259,8 +319,25 @@ fn serve(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
                 "application/json",
                 credentials_json(CONTAINER_ACCESS_KEY, false),
             )
+        } else if let Some((role, _)) = &web_identity {
+            if admitted {
+                sts_answer(
+                    "AssumeRoleWithWebIdentity",
+                    &web_identity_key(role),
+                    WEB_IDENTITY_SESSION_TOKEN,
+                )
+            } else {
+                (
+                    "403 Forbidden",
+                    "text/xml",
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                     <Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message>\
+                     </Error><RequestId>fake</RequestId></ErrorResponse>"
+                        .to_string(),
+                )
+            }
         } else if body.starts_with(b"Action=AssumeRole") {
-            sts(&String::from_utf8_lossy(&body))
+            sts_answer("AssumeRole", STS_ACCESS_KEY, "sts-session-token-do-not-log")
         } else {
             if !stall(fault) {
                 return;
@@ -371,17 +448,45 @@ fn sso(token: Option<&str>) -> (&'static str, &'static str, String) {
     ("200 OK", "application/json", doc.to_string())
 }
 
-/// STS's query protocol answers in XML.
-fn sts(body: &str) -> (&'static str, &'static str, String) {
-    let action = if body.starts_with("Action=AssumeRoleWithWebIdentity") {
-        "AssumeRoleWithWebIdentity"
-    } else {
-        "AssumeRole"
-    };
+/// The value of `name` in a form-encoded body, decoded (`+` and `%XX`).
+fn form_field(body: &str, name: &str) -> String {
+    let raw = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or("");
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match raw
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// STS's query protocol answers in XML: credentials with this access key and session token.
+fn sts_answer(
+    action: &str,
+    access_key: &str,
+    session_token: &str,
+) -> (&'static str, &'static str, String) {
     let xml = format!(
         "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{action}Result><Credentials>\
-         <AccessKeyId>{STS_ACCESS_KEY}</AccessKeyId><SecretAccessKey>sts-secret-do-not-log</SecretAccessKey>\
-         <SessionToken>sts-session-token-do-not-log</SessionToken><Expiration>{}</Expiration></Credentials>\
+         <AccessKeyId>{access_key}</AccessKeyId><SecretAccessKey>sts-secret-do-not-log</SecretAccessKey>\
+         <SessionToken>{session_token}</SessionToken><Expiration>{}</Expiration></Credentials>\
          <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/pull/fake</Arn><AssumedRoleId>AROAFAKE:fake</AssumedRoleId></AssumedRoleUser>\
          </{action}Result><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></{action}Response>",
         iso8601(epoch() + 3600.0)

@@ -11,8 +11,10 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use credhelper::Secret;
 use credhelper::os::child::{self, Ending, RunError};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::identity::{Identity, Source};
 use crate::registry::Registry;
@@ -40,6 +42,10 @@ pub struct FetchRequest {
     pub timeout_ms: u64,
     /// The bound itself (`AWS_ECR_TIMEOUT`), for messages.
     pub bound_ms: u64,
+    /// For a service-account identity (the kubelet's plugin mode): the token to exchange for its
+    /// role. It crosses to the fetcher here, on its stdin, never in argv or the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_identity_token: Option<Secret>,
 }
 
 impl FetchRequest {
@@ -105,6 +111,17 @@ pub enum FetchFailure {
         /// What to check, for the identity in use (may be empty).
         hint: String,
     },
+    /// STS did not exchange a service account's token for its role (`AssumeRoleWithWebIdentity`):
+    /// refused (the role's trust policy), or no answer.
+    #[error("sts AssumeRoleWithWebIdentity for {role_arn}: {reason}{hint}")]
+    WebIdentity {
+        /// The role.
+        role_arn: String,
+        /// The service's code and message, or the SDK's reason when STS did not answer.
+        reason: String,
+        /// What to check (may be empty).
+        hint: String,
+    },
     /// The service answered without what a token needs.
     #[error("{service} returned no {what} for {host}")]
     Incomplete {
@@ -130,6 +147,9 @@ impl FetchFailure {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchFailure::Timeout { .. } | FetchFailure::Call { .. } => true,
+            FetchFailure::WebIdentity { reason, .. } => {
+                reason.contains("Throttl") || reason.contains("IDPCommunicationError")
+            }
             FetchFailure::Service { code, .. } => {
                 code.contains("Throttl")
                     || code.contains("TooManyRequests")
@@ -194,7 +214,8 @@ pub fn run(req: &FetchRequest) -> Result<FetchReply, FetcherError> {
     if !path.is_file() {
         return Err(FetcherError::Missing { path });
     }
-    let input = serde_json::to_vec(req).map_err(FetcherError::Encode)?;
+    // It may hold a service account's token.
+    let input = Zeroizing::new(serde_json::to_vec(req).map_err(FetcherError::Encode)?);
     let limit = req.timeout() + Duration::from_secs(1);
     let out = child::run(Command::new(path), &input, limit).map_err(|e| match e {
         RunError::Spawn(e) => FetcherError::Spawn(e),
@@ -216,13 +237,15 @@ pub fn run(req: &FetchRequest) -> Result<FetchReply, FetcherError> {
 pub fn serve(fetch: impl FnOnce(&FetchRequest) -> Result<Entry, FetchFailure>) -> ExitCode {
     credhelper::os::hardening::no_core_dumps();
     credhelper::os::logging::init(crate::INFO.name, &crate::INFO.log);
-    let mut input = Vec::new();
+    // Room for the largest request up front: growing the buffer would leave copies of a token
+    // behind, unzeroed.
+    let mut input = Zeroizing::new(Vec::with_capacity(MAX_MESSAGE as usize + 1));
     let reply = match std::io::stdin()
         .take(MAX_MESSAGE)
         .read_to_end(&mut input)
         .map_err(|e| format!("{FETCHER} cannot read its request: {e}"))
         .and_then(|_| {
-            serde_json::from_slice::<FetchRequest>(&input)
+            serde_json::from_slice::<FetchRequest>(&input[..])
                 .map_err(|e| format!("{FETCHER} cannot read its request: {e}"))
         }) {
         Ok(req) => match fetch(&req) {
@@ -231,7 +254,7 @@ pub fn serve(fetch: impl FnOnce(&FetchRequest) -> Result<Entry, FetchFailure>) -
         },
         Err(reason) => FetchReply::Failed(FetchFailure::Internal { reason }),
     };
-    let mut text = zeroize::Zeroizing::new(serde_json::to_vec(&reply).unwrap_or_default());
+    let mut text = Zeroizing::new(serde_json::to_vec(&reply).unwrap_or_default());
     text.push(b'\n');
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&text).and_then(|()| stdout.flush()) {

@@ -38,8 +38,8 @@ enum FrontError {
     BadToken(String),
 }
 
-/// The fetcher process as the policy's one call.
-struct Process;
+/// The fetcher process as the policy's one call (also the kubelet plugin's, `kubelet.rs`).
+pub(crate) struct Process;
 
 impl Fetch for Process {
     fn fetch(&self, req: &FetchRequest) -> Result<Entry, FetchFailure> {
@@ -66,7 +66,7 @@ impl Fetch for Process {
 
 /// The cache, unless `AWS_ECR_DISABLE_CACHE` is set (to anything: Go turns it off for any
 /// non-empty value) or there is no place for one.
-fn cache() -> Option<Cache> {
+pub(crate) fn cache() -> Option<Cache> {
     if paths::cache_disabled() {
         return None;
     }
@@ -197,6 +197,7 @@ fn default_registry(cache: &Cache) -> Result<(), PolicyError> {
         endpoint,
         timeout_ms: timeout().as_millis().try_into().unwrap_or(u64::MAX),
         bound_ms: timeout().as_millis().try_into().unwrap_or(u64::MAX),
+        web_identity_token: None,
     };
     let entry = Process.fetch(&req)?;
     // Stored under the key a `get` of the registry ECR named will look for.

@@ -47,6 +47,19 @@ pub enum Source {
     },
     /// The EC2 instance role, through IMDS.
     InstanceRole,
+    /// A pod's service-account token that the kubelet handed to its credential provider plugin
+    /// (KEP-4412), exchanged with `AssumeRoleWithWebIdentity` for the role its service account
+    /// names. The token itself is not here: it travels beside the identity
+    /// (`FetchRequest::web_identity_token`), never in a key, a label or a log line.
+    ServiceAccount {
+        /// The role (the service account's `eks.amazonaws.com/ecr-role-arn` annotation).
+        role_arn: String,
+        /// Whom the token names, from its claims: issuer, subject (`system:serviceaccount:
+        /// <namespace>:<name>`), the service account's uid and the audience. Two service
+        /// accounts that name one role never share a token: STS decides for each whether the
+        /// role trusts it, so a role's token is never served to one it does not trust.
+        subject: String,
+    },
 }
 
 /// The identity a token is fetched as: a source, and a role assumed with it.
@@ -77,6 +90,9 @@ impl Identity {
             Source::WebIdentity { role_arn } => format!("web-identity:{role_arn}"),
             Source::Container { uri } => format!("container:{uri}"),
             Source::InstanceRole => "instance-role".to_string(),
+            Source::ServiceAccount { role_arn, subject } => {
+                format!("service-account:{subject} web-identity-role:{role_arn}")
+            }
         };
         if let Some(role) = &self.role_arn {
             key.push_str(&format!(" assume:{role}"));
@@ -92,6 +108,9 @@ impl Identity {
             Source::WebIdentity { role_arn } => format!("web-identity:{role_arn}"),
             Source::Container { .. } => "container".to_string(),
             Source::InstanceRole => "instance-role".to_string(),
+            Source::ServiceAccount { role_arn, subject } => {
+                format!("service-account:{subject} web-identity-role:{role_arn}")
+            }
         };
         match &self.role_arn {
             Some(role) => format!("{source} assume:{role}"),

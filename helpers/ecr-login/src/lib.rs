@@ -10,6 +10,7 @@ pub mod config;
 pub mod fetcher;
 pub mod front;
 pub mod identity;
+pub mod kubelet;
 pub mod paths;
 pub mod policy;
 pub mod registry;
@@ -47,6 +48,8 @@ pub const INFO: HelperInfo = HelperInfo {
         AWS_ECR_TIMEOUT               seconds a fetch may take, retries included (default 8)\n  \
         DOCKER_CREDENTIAL_LOG         log level (default info; off, error, warn, debug, trace)\n  \
         DOCKER_CREDENTIAL_LOG_FILE    log file (default <cache dir>/log/ecr-login.log)\n\n\
+        As the kubelet's image credential provider: docker-credential-ecr-login kubelet-credential-provider\n  \
+        (name it with args: [kubelet-credential-provider] in the kubelet's CredentialProviderConfig).\n\n\
         Files: <cache dir>/token-cache.json (0600), <cache dir>/log/ecr-login.log (0600, rotated at 1 MiB);
         in a cache dir others may write, the same under <cache dir>/uid-<your uid>/ (0700).",
     log: LogDefaults {

@@ -96,6 +96,7 @@ pub fn token(
             endpoint: req.endpoint.clone(),
             timeout_ms: left.as_millis().try_into().unwrap_or(u64::MAX),
             bound_ms: limit.as_millis().try_into().unwrap_or(u64::MAX),
+            web_identity_token: req.web_identity_token.clone(),
         })
     };
     let Some(cache) = cache else {

@@ -1,9 +1,11 @@
 //! From a server URL to everything a token depends on: the registry, who asks (the identity),
 //! where the call goes (the endpoint), and so the cache key.
 
+use credhelper::Secret;
+
 use crate::aws_files::{Files, Profiles};
 use crate::config::{Config, ConfigError, RegistryConfig};
-use crate::identity::{self, Identity};
+use crate::identity::{self, Identity, Source};
 use crate::paths;
 use crate::registry::{self, Registry, Service};
 
@@ -26,6 +28,9 @@ pub struct Request {
     pub endpoint: Option<String>,
     /// The cache key (see [`cache_key`]).
     pub key: String,
+    /// The web identity token the fetcher exchanges for the identity's role, for a
+    /// [`Source::ServiceAccount`] identity (see [`Request::for_service_account`]); else none.
+    pub web_identity_token: Option<Secret>,
 }
 
 impl Request {
@@ -41,7 +46,28 @@ impl Request {
             identity,
             endpoint,
             key,
+            web_identity_token: None,
         }
+    }
+
+    /// This request fetched as a pod's service account, for the kubelet: the identity is the role
+    /// the service account names, reached with its token through `AssumeRoleWithWebIdentity`,
+    /// and nothing of the node's. The registry's configured `profile` and `role_arn` do not
+    /// apply (they are the node's choices); its alias still does. The cache key names the role
+    /// and the token's subject, never the token.
+    pub fn for_service_account(
+        mut self,
+        role_arn: String,
+        subject: String,
+        token: Secret,
+    ) -> Request {
+        self.identity = Identity {
+            source: Source::ServiceAccount { role_arn, subject },
+            role_arn: None,
+        };
+        self.key = cache_key(&self.registry, self.endpoint.as_deref(), &self.identity);
+        self.web_identity_token = Some(token);
+        self
     }
 }
 

@@ -3,13 +3,19 @@
 //! The credentials provider is the one the request names (`identity::Source`), built
 //! explicitly, never the SDK's default chain: the chain would prefer the environment's keys over
 //! a registry's own profile, and the front keyed the cache on the identity it chose.
+//!
+//! A kubelet's service-account token (`Source::ServiceAccount`) is exchanged with STS
+//! `AssumeRoleWithWebIdentity` from memory, with aws-sdk-sts (which aws-config links anyway for
+//! its own web-identity provider, so it adds nothing to the binary): that provider reads the
+//! token from a file, and the token must never touch the disk.
 
 use std::time::Duration;
 
 use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use credhelper::Secret;
@@ -84,10 +90,76 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// The provider for the request's identity.
-async fn credentials(req: &FetchRequest, conf: &ProviderConfig) -> SharedCredentialsProvider {
+/// The session name of a service account's role, as CloudTrail shows it (beside the token's
+/// subject, which STS records for `AssumeRoleWithWebIdentity`).
+const KUBELET_SESSION_NAME: &str = "docker-credential-ecr-login-kubelet";
+
+/// What to check when STS refuses a service account's token.
+const WEB_IDENTITY_HINT: &str = " (the role's trust policy must admit this service account's token: its OIDC provider (the token's issuer), its subject system:serviceaccount:<namespace>:<name>, and the audience set in the kubelet's tokenAttributes.serviceAccountTokenAudience)";
+
+/// Credentials for `role_arn`, in exchange for the request's web identity token: one
+/// `AssumeRoleWithWebIdentity` call, unsigned (the node's own credentials play no part). `sts`
+/// is a configuration without credentials.
+async fn exchange(
+    req: &FetchRequest,
+    role_arn: &str,
+    sts: &SdkConfig,
+) -> Result<SharedCredentialsProvider, FetchFailure> {
+    let failure = |reason: String, hint: &str| FetchFailure::WebIdentity {
+        role_arn: role_arn.to_string(),
+        reason,
+        hint: hint.to_string(),
+    };
+    let token = req.web_identity_token.as_ref().ok_or_else(|| {
+        failure(
+            "BUG: a service-account identity came without its token".into(),
+            "",
+        )
+    })?;
+    let out = aws_sdk_sts::Client::new(sts)
+        .assume_role_with_web_identity()
+        .role_arn(role_arn)
+        .role_session_name(KUBELET_SESSION_NAME)
+        // The SDK keeps its own copy of the token (a plain String) for the call's life.
+        .web_identity_token(token.expose())
+        .send()
+        .await
+        .map_err(|err| match &err {
+            SdkError::ServiceError(ctx) => {
+                let e = ctx.err();
+                failure(
+                    format!(
+                        "{}: {}",
+                        e.code().unwrap_or("UnknownError"),
+                        e.message().unwrap_or("no message")
+                    ),
+                    WEB_IDENTITY_HINT,
+                )
+            }
+            _ => failure(chain(&err), ""),
+        })?;
+    let c = out
+        .credentials()
+        .ok_or_else(|| failure("STS returned no credentials".into(), ""))?;
+    Ok(SharedCredentialsProvider::new(Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        std::time::SystemTime::try_from(*c.expiration()).ok(),
+        "kubelet-service-account",
+    )))
+}
+
+/// The provider for the request's identity. A service account's token is exchanged here, at
+/// once, so that a refusal is reported as STS's ([`FetchFailure::WebIdentity`]), not as a
+/// failed ECR call; `loader` makes the configuration for that STS call.
+async fn credentials(
+    req: &FetchRequest,
+    conf: &ProviderConfig,
+    loader: impl Fn() -> ConfigLoader,
+) -> Result<SharedCredentialsProvider, FetchFailure> {
     use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-    match &req.identity.source {
+    Ok(match &req.identity.source {
         Source::Environment { .. } => SharedCredentialsProvider::new(
             aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
         ),
@@ -123,7 +195,10 @@ async fn credentials(req: &FetchRequest, conf: &ProviderConfig) -> SharedCredent
                 .configure(conf)
                 .build(),
         ),
-    }
+        Source::ServiceAccount { role_arn, .. } => {
+            exchange(req, role_arn, &loader().no_credentials().load().await).await?
+        }
+    })
 }
 
 async fn fetch_inner(req: &FetchRequest, limit: Duration) -> Result<Entry, FetchFailure> {
@@ -142,14 +217,15 @@ async fn fetch_inner(req: &FetchRequest, limit: Duration) -> Result<Entry, Fetch
         .with_region(Some(region.clone()))
         .with_http_client(http.clone())
         .with_timeout_config(timeouts.clone());
-    let base = credentials(req, &provider_config).await;
-    let loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .region(region.clone())
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .credentials_provider(base.clone());
-    let mut config = loader.load().await;
+    let loader = || {
+        aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http.clone())
+            .region(region.clone())
+            .timeout_config(timeouts.clone())
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+    };
+    let base = credentials(req, &provider_config, loader).await?;
+    let mut config = loader().credentials_provider(base.clone()).load().await;
     if let Some(role) = &req.identity.role_arn {
         let provider = aws_config::sts::AssumeRoleProvider::builder(role)
             .session_name(SESSION_NAME)
