@@ -1,6 +1,7 @@
 //! docker-credential-pass: docker registry credentials in the user's pass store. A library so
 //! that the fuzz targets reach the store's name encoding; the binary is `main.rs`.
 
+pub mod agent;
 pub mod git;
 pub mod gpg;
 pub mod layout;
