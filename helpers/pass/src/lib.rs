@@ -2,9 +2,12 @@
 //! that the fuzz targets reach the store's name encoding; the binary is `main.rs`.
 
 pub mod agent;
+pub mod decrypt;
 pub mod git;
 pub mod gpg;
+pub mod keys;
 pub mod layout;
+pub mod openpgp;
 pub mod store;
 
 use credhelper::HelperInfo;
