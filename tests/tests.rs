@@ -11,6 +11,7 @@ mod ecr_oracle;
 mod keyring;
 mod orchestrators;
 mod pass_clients;
+mod pass_fast;
 mod pass_hand_made;
 mod pass_interop;
 mod pass_secrets;

@@ -10,6 +10,7 @@ pub mod aws_peers;
 pub mod fake_aws;
 pub mod flows;
 pub mod gpg;
+pub mod keys;
 pub mod oci;
 pub mod peers;
 pub mod proc;
