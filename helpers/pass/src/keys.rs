@@ -181,19 +181,24 @@ pub fn gnupg_home() -> Option<PathBuf> {
 }
 
 fn cache_file(home: &Path) -> Option<PathBuf> {
+    Some(cache_file_in(&dirs::cache_dir()?, home))
+}
+
+/// The cache file for gpg's `home` under the cache directory `cache_dir` (`~/.cache`).
+pub fn cache_file_in(cache_dir: &Path, home: &Path) -> PathBuf {
     let digest = sha2::Sha256::digest(home.as_os_str().as_encoded_bytes());
     let name = format!("pass-keys-{}.json", hex_lower(&digest[..16]));
-    Some(
-        dirs::cache_dir()?
-            .join("rust-credential-helpers")
-            .join(name),
-    )
+    cache_dir.join("rust-credential-helpers").join(name)
 }
 
 /// The cached keys for `home`, if the cache is there and the keyring has not changed since.
 pub fn load(home: &Path) -> Option<KeyCache> {
-    let path = cache_file(home)?;
-    let file = fs::File::open(&path).ok()?;
+    load_file(&cache_file(home)?, home)
+}
+
+/// [`load`] from a given cache file (the benchmark reads a sandbox's).
+pub fn load_file(path: &Path, home: &Path) -> Option<KeyCache> {
+    let file = fs::File::open(path).ok()?;
     if file.metadata().ok()?.len() > MAX_CACHE_BYTES {
         return None;
     }

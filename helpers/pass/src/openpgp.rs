@@ -102,6 +102,7 @@ fn decrypt_session_key(
     let values = pkesk
         .values()
         .map_err(|_| FastError::Unhandled("unreadable PKESK"))?;
+    let ciphertext = ciphertext(values, key)?;
     agent.command(
         &format!(
             "SETKEYDESC {}",
@@ -112,27 +113,17 @@ fn decrypt_session_key(
         ),
         "SETKEYDESC",
     )?;
+    let reply = agent.pkdecrypt(&key.keygrip, &ciphertext)?;
+    let value = agent::value_of(&reply)?;
     let frame = match (values, &key.algo) {
-        (PkeskBytes::Rsa { mpi }, KeyAlgo::Rsa) => {
-            // `(flags pkcs1)`: libgcrypt in the agent removes the PKCS#1 v1.5 padding, so what
-            // comes back is the OpenPGP session-key frame (algorithm, key, checksum).
-            let a = std_mpi(mpi.as_ref());
-            let ciphertext = Sexp::List(vec![
-                Sexp::Atom(b"enc-val"),
-                Sexp::List(vec![Sexp::Atom(b"flags"), Sexp::Atom(b"pkcs1")]),
-                Sexp::List(vec![
-                    Sexp::Atom(b"rsa"),
-                    Sexp::List(vec![Sexp::Atom(b"a"), Sexp::Atom(&a)]),
-                ]),
-            ])
-            .canonical();
-            let reply = agent.pkdecrypt(&key.keygrip, &ciphertext)?;
-            Zeroizing::new(agent::value_of(&reply)?.to_vec())
-        }
+        // `(flags pkcs1)`: libgcrypt in the agent removed the PKCS#1 v1.5 padding, so the
+        // answer is the OpenPGP session-key frame (algorithm, key, checksum).
+        (PkeskBytes::Rsa { .. }, KeyAlgo::Rsa) => Zeroizing::new(value.to_vec()),
+        // The agent answers the shared point; the KDF and the AES key unwrap are rPGP's.
         (
             PkeskBytes::Ecdh {
-                public_point,
                 encrypted_session_key,
+                ..
             },
             KeyAlgo::Ecdh {
                 curve_oid,
@@ -140,26 +131,8 @@ fn decrypt_session_key(
                 sym,
             },
         ) => {
-            let curve = unhex(curve_oid)
-                .and_then(|oid| ecc_curve_from_oid(&oid))
-                .ok_or(FastError::Unhandled("unknown curve"))?;
-            // As gpg builds it (g10/pubkey-enc.c); the agent uses only `e`, the ephemeral point,
-            // and answers the shared point.
-            let ciphertext = Sexp::List(vec![
-                Sexp::Atom(b"enc-val"),
-                Sexp::List(vec![
-                    Sexp::Atom(b"ecdh"),
-                    Sexp::List(vec![Sexp::Atom(b"s"), Sexp::Atom(encrypted_session_key)]),
-                    Sexp::List(vec![
-                        Sexp::Atom(b"e"),
-                        Sexp::Atom(&std_mpi(public_point.as_ref())),
-                    ]),
-                ]),
-            ])
-            .canonical();
-            let reply = agent.pkdecrypt(&key.keygrip, &ciphertext)?;
-            let shared = agent::value_of(&reply)?;
-            let x = shared_x(shared, usize::from(curve.nbits()).div_ceil(8))
+            let curve = curve_of(curve_oid)?;
+            let x = shared_x(value, usize::from(curve.nbits()).div_ceil(8))
                 .ok_or(FastError::Unhandled("shared point of the wrong size"))?;
             let fingerprint =
                 unhex(&key.fingerprint).ok_or(FastError::Unhandled("bad cached fingerprint"))?;
@@ -177,6 +150,76 @@ fn decrypt_session_key(
         _ => return Err(FastError::Unhandled("public-key algorithm")),
     };
     session_key_of(&frame)
+}
+
+fn curve_of(oid_hex: &str) -> Result<pgp::crypto::ecc_curve::ECCCurve, FastError> {
+    unhex(oid_hex)
+        .and_then(|oid| ecc_curve_from_oid(&oid))
+        .ok_or(FastError::Unhandled("unknown curve"))
+}
+
+/// What the agent is asked to decrypt for one PKESK: the canonical S-expression gpg builds
+/// (g10/pubkey-enc.c).
+fn ciphertext(values: &PkeskBytes, key: &CachedKey) -> Result<Zeroizing<Vec<u8>>, FastError> {
+    Ok(match (values, &key.algo) {
+        (PkeskBytes::Rsa { mpi }, KeyAlgo::Rsa) => {
+            let a = std_mpi(mpi.as_ref());
+            Sexp::List(vec![
+                Sexp::Atom(b"enc-val"),
+                Sexp::List(vec![Sexp::Atom(b"flags"), Sexp::Atom(b"pkcs1")]),
+                Sexp::List(vec![
+                    Sexp::Atom(b"rsa"),
+                    Sexp::List(vec![Sexp::Atom(b"a"), Sexp::Atom(&a)]),
+                ]),
+            ])
+            .canonical()
+        }
+        // The agent uses only `e`, the ephemeral point.
+        (
+            PkeskBytes::Ecdh {
+                public_point,
+                encrypted_session_key,
+            },
+            KeyAlgo::Ecdh { .. },
+        ) => Sexp::List(vec![
+            Sexp::Atom(b"enc-val"),
+            Sexp::List(vec![
+                Sexp::Atom(b"ecdh"),
+                Sexp::List(vec![Sexp::Atom(b"s"), Sexp::Atom(encrypted_session_key)]),
+                Sexp::List(vec![
+                    Sexp::Atom(b"e"),
+                    Sexp::Atom(&std_mpi(public_point.as_ref())),
+                ]),
+            ]),
+        ])
+        .canonical(),
+        _ => return Err(FastError::Unhandled("public-key algorithm")),
+    })
+}
+
+/// One `PKDECRYPT` a `get` sends: the keygrip, and the ciphertext S-expression.
+pub type AgentRequest = (String, Zeroizing<Vec<u8>>);
+
+/// For measuring the floor (the benchmark): the requests a `get` of `entry` would send the
+/// agent, in order.
+pub fn agent_requests(entry: &[u8], cache: &KeyCache) -> Result<Vec<AgentRequest>, FastError> {
+    let message =
+        Message::from_bytes(entry).map_err(|_| FastError::Unhandled("not an OpenPGP message"))?;
+    let Message::Encrypted { esk, .. } = &message else {
+        return Err(FastError::Unhandled("not an encrypted message"));
+    };
+    let mut out = Vec::new();
+    for esk in esk {
+        if let Esk::PublicKeyEncryptedSessionKey(p) = esk
+            && let Some(key) = p.id().ok().and_then(|id| cache.key(id.as_ref()))
+        {
+            let values = p
+                .values()
+                .map_err(|_| FastError::Unhandled("unreadable PKESK"))?;
+            out.push((key.keygrip.clone(), ciphertext(values, key)?));
+        }
+    }
+    Ok(out)
 }
 
 /// An MPI's bytes as libgcrypt's `%m` writes them: a leading zero when the top bit is set, so
