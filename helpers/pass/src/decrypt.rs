@@ -96,7 +96,12 @@ fn learn(home: &Path) {
 
 fn read_entry(path: &Path) -> Option<Vec<u8>> {
     let file = std::fs::File::open(path).ok()?;
-    let mut entry = Vec::new();
+    let size = file.metadata().ok()?.len();
+    if size > MAX_ENTRY_BYTES {
+        return None;
+    }
+    // One read of the whole file (its size is known), not a doubling buffer.
+    let mut entry = Vec::with_capacity(usize::try_from(size).ok()? + 1);
     file.take(MAX_ENTRY_BYTES + 1)
         .read_to_end(&mut entry)
         .ok()?;
