@@ -617,12 +617,16 @@ fn agent_pkdecrypt_ms(
     let cache = keys::load_file(&keys::cache_file_in(cache_dir, &sb.gnupg), &sb.gnupg)?;
     let requests = openpgp::agent_requests(&std::fs::read(entry).ok()?, &cache).ok()?;
     let (keygrip, ciphertext) = requests.first()?;
-    let mut agent = Agent::connect(&cache.socket, Duration::from_secs(120)).ok()?;
-    agent.command("OPTION pinentry-mode=error", "OPTION").ok()?;
+    let mut agent = Agent::connect(
+        &cache.socket,
+        Duration::from_secs(120),
+        &["pinentry-mode=error"],
+    )
+    .ok()?;
     let mut ms = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        agent.pkdecrypt(keygrip, ciphertext).ok()?;
+        agent.pkdecrypt(keygrip, None, ciphertext).ok()?;
         ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
     ms.sort_by(f64::total_cmp);

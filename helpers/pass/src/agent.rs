@@ -75,10 +75,24 @@ pub struct Agent {
     buf: Zeroizing<Vec<u8>>,
 }
 
+/// Shows nothing of what passed through the connection.
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").finish_non_exhaustive()
+    }
+}
+
 impl Agent {
-    /// Connects to the agent's socket and reads its greeting; every step until the connection is
-    /// dropped must finish within `limit` of now.
-    pub fn connect(socket: &Path, limit: Duration) -> Result<Agent, AgentError> {
+    /// Connects to the agent's socket, sends `options` (`OPTION` arguments) at once, and reads
+    /// the greeting and their answers; every step until the connection is dropped must finish
+    /// within `limit` of now.
+    ///
+    /// Commands are pipelined where that cannot change what the agent does: Assuan answers in
+    /// order, so the options ride with the connection, and `SETKEYDESC`, `SETKEY` and
+    /// `PKDECRYPT` go out together once the options were accepted. A `get` then waits for the
+    /// agent three times instead of six: each wait is a wake-up of one of its threads, which on a
+    /// busy machine costs far more than the bytes.
+    pub fn connect(socket: &Path, limit: Duration, options: &[&str]) -> Result<Agent, AgentError> {
         let deadline = Instant::now() + limit;
         let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)
             .map_err(AgentError::Connect)?;
@@ -96,42 +110,73 @@ impl Agent {
             deadline,
             buf: Zeroizing::new(Vec::with_capacity(2048)),
         };
+        let lines: Vec<String> = options.iter().map(|o| format!("OPTION {o}")).collect();
+        agent.send(&lines)?;
         let greeting = agent.read_line()?;
         if !(greeting.as_slice() == b"OK" || greeting.starts_with(b"OK ")) {
             return Err(AgentError::Protocol("no Assuan greeting"));
+        }
+        for _ in options {
+            agent.response("OPTION", None)?;
         }
         Ok(agent)
     }
 
     /// Sends one command and waits for its `OK`.
     pub fn command(&mut self, line: &str, name: &'static str) -> Result<(), AgentError> {
-        self.transact(line, name, None).map(drop)
+        self.send(&[line])?;
+        self.response(name, None).map(drop)
     }
 
-    /// `SETKEY`, then `PKDECRYPT` with `ciphertext` (a canonical S-expression) as the answer to
-    /// the agent's `INQUIRE CIPHERTEXT`. Returns the data the agent sent: a canonical
-    /// S-expression `(5:value…)`.
+    /// `SETKEYDESC` (if `desc`), `SETKEY`, then `PKDECRYPT` with `ciphertext` (a canonical
+    /// S-expression) as the answer to the agent's `INQUIRE CIPHERTEXT`; sent together, answered
+    /// in order. Returns the data the agent sent: a canonical S-expression `(5:value…)`.
     pub fn pkdecrypt(
         &mut self,
         keygrip: &str,
+        desc: Option<&str>,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, AgentError> {
-        self.command(&format!("SETKEY {keygrip}"), "SETKEY")?;
-        self.transact("PKDECRYPT", "PKDECRYPT", Some(ciphertext))
+        let mut lines = Vec::with_capacity(3);
+        if let Some(desc) = desc {
+            lines.push(format!("SETKEYDESC {}", escape_arg(desc)));
+        }
+        lines.push(format!("SETKEY {keygrip}"));
+        lines.push("PKDECRYPT".to_string());
+        self.send(&lines)?;
+        // Every answer is read, whatever came before, so the connection stays in step.
+        let desc = desc.map(|_| self.response("SETKEYDESC", None));
+        let key = self.response("SETKEY", None);
+        let value = self.response("PKDECRYPT", Some(ciphertext));
+        desc.transpose()?;
+        key?;
+        value
     }
 
-    /// Sends `line`, answers an `INQUIRE CIPHERTEXT` with `inquire_data`, and collects the `D`
-    /// lines until `OK` (success) or `ERR` (refusal).
-    fn transact(
+    /// Writes command lines in one write.
+    fn send<S: AsRef<str>>(&mut self, lines: &[S]) -> Result<(), AgentError> {
+        let mut out = String::new();
+        for line in lines {
+            let line = line.as_ref();
+            if line.len() + 1 > LINE_MAX || line.contains(['\n', '\r']) {
+                return Err(AgentError::Protocol("command line too long"));
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.write_all(out.as_bytes())
+    }
+
+    /// The answer to the next command sent: answers an `INQUIRE CIPHERTEXT` with
+    /// `inquire_data`, and collects the `D` lines until `OK` (success) or `ERR` (refusal).
+    fn response(
         &mut self,
-        line: &str,
         name: &'static str,
         inquire_data: Option<&[u8]>,
     ) -> Result<Zeroizing<Vec<u8>>, AgentError> {
-        if line.len() + 1 > LINE_MAX || line.contains(['\n', '\r']) {
-            return Err(AgentError::Protocol("command line too long"));
-        }
-        self.write_all(format!("{line}\n").as_bytes())?;
         let mut data = Zeroizing::new(Vec::new());
         loop {
             let reply = self.read_line()?;
@@ -172,30 +217,33 @@ impl Agent {
         }
     }
 
-    /// Sends `data` as `D` lines, percent-escaped as Assuan requires, then `END`.
+    /// Sends `data` as `D` lines, percent-escaped as Assuan requires, then `END`, in one write.
     fn send_data(&mut self, data: &[u8]) -> Result<(), AgentError> {
-        let mut line = Vec::with_capacity(LINE_MAX);
+        let mut out = Zeroizing::new(Vec::with_capacity(data.len() * 2 + 8));
+        let mut line_len = 0;
         for &b in data {
-            if line.is_empty() {
-                line.extend_from_slice(b"D ");
+            if line_len == 0 {
+                out.extend_from_slice(b"D ");
+                line_len = 2;
             }
             if matches!(b, b'%' | b'\n' | b'\r') {
-                line.extend_from_slice(format!("%{b:02X}").as_bytes());
+                out.extend_from_slice(format!("%{b:02X}").as_bytes());
+                line_len += 3;
             } else {
-                line.push(b);
+                out.push(b);
+                line_len += 1;
             }
             // Room for one more escaped byte and the line feed.
-            if line.len() + 4 >= LINE_MAX {
-                line.push(b'\n');
-                self.write_all(&line)?;
-                line.clear();
+            if line_len + 4 >= LINE_MAX {
+                out.push(b'\n');
+                line_len = 0;
             }
         }
-        if !line.is_empty() {
-            line.push(b'\n');
-            self.write_all(&line)?;
+        if line_len > 0 {
+            out.push(b'\n');
         }
-        self.write_all(b"END\n")
+        out.extend_from_slice(b"END\n");
+        self.write_all(&out)
     }
 
     fn remaining(&self) -> Result<Duration, AgentError> {
@@ -393,6 +441,72 @@ mod tests {
         assert_eq!(escape_arg("név"), "név");
     }
 
+    /// A scripted agent: reads our lines and answers as gpg-agent does. Returns what it read.
+    fn fake_agent(
+        path: &Path,
+        script: Vec<(&'static str, &'static str)>,
+    ) -> std::thread::JoinHandle<Vec<String>> {
+        let listener = std::os::unix::net::UnixListener::bind(path).expect("bind");
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let (stream, _) = listener.accept().expect("accept");
+            let mut out = stream.try_clone().expect("clone");
+            out.write_all(b"OK Pleased to meet you\n").expect("greet");
+            let mut lines = std::io::BufReader::new(stream).lines();
+            let mut seen = Vec::new();
+            for (expect, answer) in script {
+                let line = lines.next().and_then(Result::ok).unwrap_or_default();
+                assert!(line.starts_with(expect), "{line:?} is not {expect:?}");
+                seen.push(line);
+                out.write_all(answer.as_bytes()).expect("answer");
+            }
+            seen
+        })
+    }
+
+    #[test]
+    fn the_exchange_is_pipelined_and_stays_in_step_after_an_error() {
+        let dir = std::env::temp_dir().join(format!("dch-agent-fake-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("S.fake");
+        let _ = std::fs::remove_file(&path);
+        let agent = fake_agent(
+            &path,
+            vec![
+                ("OPTION pinentry-mode=error", "OK\n"),
+                // The first key: SETKEY refused, PKDECRYPT asks and fails; all answers read.
+                ("SETKEYDESC a%20b", "OK\n"),
+                ("SETKEY AAAA", "ERR 67108881 No secret key <GPG Agent>\n"),
+                ("PKDECRYPT", "S INQUIRE_MAXLEN 4096\nINQUIRE CIPHERTEXT\n"),
+                ("D (1:x)", ""),
+                ("END", "ERR 67108881 No secret key <GPG Agent>\n"),
+                // The second: decrypted, the value split over two D lines with an escape.
+                ("SETKEY BBBB", "OK\n"),
+                ("PKDECRYPT", "INQUIRE CIPHERTEXT\n"),
+                ("D %25%0A", ""),
+                ("END", "D (5:value3:a%0A\nD b)\nOK\n"),
+            ],
+        );
+        let mut conn = Agent::connect(&path, Duration::from_secs(5), &["pinentry-mode=error"])
+            .expect("connect");
+        let err = conn
+            .pkdecrypt("AAAA", Some("a b"), b"(1:x)")
+            .expect_err("refused");
+        assert_eq!(err.code(), Some(code::NO_SECKEY), "{err:?}");
+        assert!(matches!(
+            err,
+            AgentError::Refused {
+                command: "SETKEY",
+                ..
+            }
+        ));
+        let value = conn.pkdecrypt("BBBB", None, b"%\n").expect("decrypted");
+        assert_eq!(value.as_slice(), b"(5:value3:a\nb)");
+        assert_eq!(value_of(&value).ok(), Some(&b"a\nb"[..]));
+        assert_eq!(agent.join().expect("fake agent").len(), 10);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// A fake agent on a socket pair: every read of ours is bounded, even when it never answers.
     #[test]
     fn a_silent_agent_times_out() {
@@ -402,9 +516,8 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
         let start = Instant::now();
-        let err = Agent::connect(&path, Duration::from_millis(200))
-            .err()
-            .expect("no greeting");
+        let err = Agent::connect(&path, Duration::from_millis(200), &["pinentry-mode=error"])
+            .expect_err("no greeting");
         assert!(matches!(err, AgentError::Timeout), "{err:?}");
         assert!(start.elapsed() < Duration::from_secs(2));
         drop(listener);

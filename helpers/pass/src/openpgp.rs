@@ -61,10 +61,9 @@ pub fn decrypt(
     if ours.is_empty() {
         return Err(FastError::NoKnownKey);
     }
-    let mut agent = Agent::connect(&cache.socket, limit)?;
     // The one option that changes what the agent does for us: never start a pinentry. (gpg also
     // sends its tty, display and locale, which only a pinentry would use.)
-    agent.command("OPTION pinentry-mode=error", "OPTION")?;
+    let mut agent = Agent::connect(&cache.socket, limit, &["pinentry-mode=error"])?;
     let mut locked = false;
     let mut session_key = None;
     for (pkesk, key) in ours {
@@ -103,17 +102,12 @@ fn decrypt_session_key(
         .values()
         .map_err(|_| FastError::Unhandled("unreadable PKESK"))?;
     let ciphertext = ciphertext(values, key)?;
-    agent.command(
-        &format!(
-            "SETKEYDESC {}",
-            agent::escape_arg(&format!(
-                "docker-credential-pass needs the key {} to read a registry credential",
-                key.key_id
-            ))
-        ),
-        "SETKEYDESC",
-    )?;
-    let reply = agent.pkdecrypt(&key.keygrip, &ciphertext)?;
+    // What a pinentry would show, as gpg sets it; with pinentry-mode=error none ever does.
+    let desc = format!(
+        "docker-credential-pass needs the key {} to read a registry credential",
+        key.key_id
+    );
+    let reply = agent.pkdecrypt(&key.keygrip, Some(&desc), &ciphertext)?;
     let value = agent::value_of(&reply)?;
     let frame = match (values, &key.algo) {
         // `(flags pkcs1)`: libgcrypt in the agent removed the PKCS#1 v1.5 padding, so the
