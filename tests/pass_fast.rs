@@ -522,6 +522,17 @@ fn corrupted_and_truncated_entries_fail_as_gpg_says() {
     }
 }
 
+/// The PID of the sandbox's running gpg-agent.
+fn agent_pid(sb: &Sandbox) -> String {
+    let out = sb.run("gpg-connect-agent", &["getinfo pid", "/bye"], "");
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("D "))
+        .unwrap_or_else(|| panic!("agent pid: {out:?}"))
+        .trim()
+        .to_string()
+}
+
 #[test]
 fn a_stopped_agent_is_restarted_by_gpg_and_a_hung_one_is_bounded() {
     need!("gpg", "pass", "gpg-connect-agent", "kill");
@@ -532,8 +543,18 @@ fn a_stopped_agent_is_restarted_by_gpg_and_a_hung_one_is_bounded() {
     for _ in 0..2 {
         assert!(ours(&sb, &spy, "get", "h:1", true).ok());
     }
-    // No agent: gpg runs once (and starts one); then the fast path again.
+    // No agent: gpg runs once (and starts one); then the fast path again. The old agent must be
+    // gone first: a dying one still answering would make the next steps about two agents.
+    let old = agent_pid(&sb);
     integration_tests::gpg::stop_agent(&sb);
+    let gone = Instant::now();
+    while Path::new(&format!("/proc/{old}")).exists() {
+        assert!(
+            gone.elapsed() < Duration::from_secs(30),
+            "agent {old} lives on"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     spy.reset();
     let out = ours(&sb, &spy, "get", "h:1", true);
     assert_eq!(out.stdout, get_json("h:1", "u", "p"), "{out:?}");
@@ -543,15 +564,17 @@ fn a_stopped_agent_is_restarted_by_gpg_and_a_hung_one_is_bounded() {
     assert_eq!(out.stdout, get_json("h:1", "u", "p"), "{out:?}");
     assert_eq!(spy.runs(), Vec::<String>::new());
     // A stopped (SIGSTOP) agent: the fast path gives up within its bound, gpg within its own.
-    let pid = sb.run("gpg-connect-agent", &["getinfo pid", "/bye"], "");
-    let pid = pid
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("D "))
-        .expect("agent pid")
-        .trim()
-        .to_string();
+    let pid = agent_pid(&sb);
     assert!(sb.run("kill", &["-STOP", &pid], "").ok());
+    // The signal is taken when the agent next runs: wait until it has stopped.
+    let sent = Instant::now();
+    while !read(format!("/proc/{pid}/stat")).contains(") T ") {
+        assert!(
+            sent.elapsed() < Duration::from_secs(10),
+            "agent {pid} did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut cmd = ours_cmd(&sb, &spy, "get", true);
     cmd.env("DOCKER_CREDENTIAL_PASS_TIMEOUT", "2");
     let start = Instant::now();
