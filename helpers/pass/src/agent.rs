@@ -88,10 +88,10 @@ impl Agent {
     /// within `limit` of now.
     ///
     /// Commands are pipelined where that cannot change what the agent does: Assuan answers in
-    /// order, so the options ride with the connection, and `SETKEYDESC`, `SETKEY` and
-    /// `PKDECRYPT` go out together once the options were accepted. A `get` then waits for the
-    /// agent three times instead of six: each wait is a wake-up of one of its threads, which on a
-    /// busy machine costs far more than the bytes.
+    /// order, so the options ride with the connection, and `SETKEYDESC`, `SETKEY`, `PKDECRYPT`
+    /// and the ciphertext it will inquire go out together once the options were accepted. A
+    /// `get` then waits for the agent twice instead of six times: each wait is a wake-up of one
+    /// of its threads, which on a busy machine costs far more than the bytes.
     pub fn connect(socket: &Path, limit: Duration, options: &[&str]) -> Result<Agent, AgentError> {
         let deadline = Instant::now() + limit;
         let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)
@@ -117,7 +117,7 @@ impl Agent {
             return Err(AgentError::Protocol("no Assuan greeting"));
         }
         for _ in options {
-            agent.response("OPTION", None)?;
+            agent.response("OPTION", Inquiry::None)?;
         }
         Ok(agent)
     }
@@ -125,29 +125,40 @@ impl Agent {
     /// Sends one command and waits for its `OK`.
     pub fn command(&mut self, line: &str, name: &'static str) -> Result<(), AgentError> {
         self.send(&[line])?;
-        self.response(name, None).map(drop)
+        self.response(name, Inquiry::None).map(drop)
     }
 
     /// `SETKEYDESC` (if `desc`), `SETKEY`, then `PKDECRYPT` with `ciphertext` (a canonical
-    /// S-expression) as the answer to the agent's `INQUIRE CIPHERTEXT`; sent together, answered
-    /// in order. Returns the data the agent sent: a canonical S-expression `(5:value…)`.
+    /// S-expression) as the answer to the agent's `INQUIRE CIPHERTEXT`. All of it goes out in one
+    /// write and the answers are read in order: gpg-agent's `PKDECRYPT` inquires the ciphertext
+    /// before anything else (agent/command.c), reading it from the same stream, so data sent
+    /// ahead is simply there when it asks. Should it ever end the command without asking, the
+    /// data would be read as commands: the connection is then reported broken, never reused.
+    /// Returns the data the agent sent: a canonical S-expression `(5:value…)`.
     pub fn pkdecrypt(
         &mut self,
         keygrip: &str,
         desc: Option<&str>,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, AgentError> {
-        let mut lines = Vec::with_capacity(3);
-        if let Some(desc) = desc {
-            lines.push(format!("SETKEYDESC {}", escape_arg(desc)));
+        let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len() * 2 + 200));
+        for line in desc
+            .map(|d| format!("SETKEYDESC {}", escape_arg(d)))
+            .into_iter()
+            .chain([format!("SETKEY {keygrip}"), "PKDECRYPT".to_string()])
+        {
+            if line.len() + 1 > LINE_MAX {
+                return Err(AgentError::Protocol("command line too long"));
+            }
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
         }
-        lines.push(format!("SETKEY {keygrip}"));
-        lines.push("PKDECRYPT".to_string());
-        self.send(&lines)?;
+        data_lines(ciphertext, &mut out);
+        self.write_all(&out)?;
         // Every answer is read, whatever came before, so the connection stays in step.
-        let desc = desc.map(|_| self.response("SETKEYDESC", None));
-        let key = self.response("SETKEY", None);
-        let value = self.response("PKDECRYPT", Some(ciphertext));
+        let desc = desc.map(|_| self.response("SETKEYDESC", Inquiry::None));
+        let key = self.response("SETKEY", Inquiry::None);
+        let value = self.response("PKDECRYPT", Inquiry::Sent);
         desc.transpose()?;
         key?;
         value
@@ -170,16 +181,26 @@ impl Agent {
         self.write_all(out.as_bytes())
     }
 
-    /// The answer to the next command sent: answers an `INQUIRE CIPHERTEXT` with
-    /// `inquire_data`, and collects the `D` lines until `OK` (success) or `ERR` (refusal).
+    /// The answer to the next command sent, its `D` lines collected until `OK` (success) or
+    /// `ERR` (refusal). With [`Inquiry::Sent`], the command must inquire the ciphertext (already
+    /// sent) before it ends.
     fn response(
         &mut self,
         name: &'static str,
-        inquire_data: Option<&[u8]>,
+        inquiry: Inquiry,
     ) -> Result<Zeroizing<Vec<u8>>, AgentError> {
         let mut data = Zeroizing::new(Vec::new());
+        let mut inquired = false;
         loop {
             let reply = self.read_line()?;
+            let ended = reply.as_slice() == b"OK"
+                || reply.starts_with(b"OK ")
+                || reply.starts_with(b"ERR ");
+            if ended && inquiry == Inquiry::Sent && !inquired {
+                return Err(AgentError::Protocol(
+                    "the command ended before asking for the data sent ahead",
+                ));
+            }
             if reply.as_slice() == b"OK" || reply.starts_with(b"OK ") {
                 return Ok(data);
             } else if let Some(rest) = reply.strip_prefix(b"ERR ") {
@@ -203,47 +224,18 @@ impl Agent {
             } else if reply.as_slice() == b"INQUIRE CIPHERTEXT"
                 || reply.starts_with(b"INQUIRE CIPHERTEXT ")
             {
-                let Some(ciphertext) = inquire_data else {
+                if inquiry != Inquiry::Sent || inquired {
                     return Err(AgentError::Protocol("unexpected inquiry"));
-                };
-                self.send_data(ciphertext)?;
+                }
+                inquired = true;
             } else if reply.starts_with(b"INQUIRE ") {
-                // Nothing else is asked when no pinentry may run; cancel anything else, and the
-                // agent ends the command with an ERR.
-                self.write_all(b"CAN\n")?;
+                // Nothing else is asked when no pinentry may run (no allow-pinentry-notify):
+                // with data sent ahead for another inquiry, the connection cannot be trusted.
+                return Err(AgentError::Protocol("unexpected inquiry"));
             } else {
                 return Err(AgentError::Protocol("unknown reply line"));
             }
         }
-    }
-
-    /// Sends `data` as `D` lines, percent-escaped as Assuan requires, then `END`, in one write.
-    fn send_data(&mut self, data: &[u8]) -> Result<(), AgentError> {
-        let mut out = Zeroizing::new(Vec::with_capacity(data.len() * 2 + 8));
-        let mut line_len = 0;
-        for &b in data {
-            if line_len == 0 {
-                out.extend_from_slice(b"D ");
-                line_len = 2;
-            }
-            if matches!(b, b'%' | b'\n' | b'\r') {
-                out.extend_from_slice(format!("%{b:02X}").as_bytes());
-                line_len += 3;
-            } else {
-                out.push(b);
-                line_len += 1;
-            }
-            // Room for one more escaped byte and the line feed.
-            if line_len + 4 >= LINE_MAX {
-                out.push(b'\n');
-                line_len = 0;
-            }
-        }
-        if line_len > 0 {
-            out.push(b'\n');
-        }
-        out.extend_from_slice(b"END\n");
-        self.write_all(&out)
     }
 
     fn remaining(&self) -> Result<Duration, AgentError> {
@@ -288,6 +280,42 @@ impl Agent {
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
+}
+
+/// What a command's answer may hold besides data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inquiry {
+    /// No inquiry: the command asks for nothing.
+    None,
+    /// The answer to `INQUIRE CIPHERTEXT` was sent with the command.
+    Sent,
+}
+
+/// Appends `data` as `D` lines, percent-escaped as Assuan requires, then `END`.
+fn data_lines(data: &[u8], out: &mut Vec<u8>) {
+    let mut line_len = 0;
+    for &b in data {
+        if line_len == 0 {
+            out.extend_from_slice(b"D ");
+            line_len = 2;
+        }
+        if matches!(b, b'%' | b'\n' | b'\r') {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+            line_len += 3;
+        } else {
+            out.push(b);
+            line_len += 1;
+        }
+        // Room for one more escaped byte and the line feed.
+        if line_len + 4 >= LINE_MAX {
+            out.push(b'\n');
+            line_len = 0;
+        }
+    }
+    if line_len > 0 {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"END\n");
 }
 
 fn io_error(e: std::io::Error) -> AgentError {
@@ -504,6 +532,20 @@ mod tests {
         assert_eq!(value.as_slice(), b"(5:value3:a\nb)");
         assert_eq!(value_of(&value).ok(), Some(&b"a\nb"[..]));
         assert_eq!(agent.join().expect("fake agent").len(), 10);
+        let _ = std::fs::remove_file(&path);
+        // An agent that would end PKDECRYPT without asking: the data sent ahead would be read as
+        // commands, so the connection is reported broken.
+        let agent = fake_agent(
+            &path,
+            vec![
+                ("SETKEY CCCC", "OK\n"),
+                ("PKDECRYPT", "ERR 67108881 No secret key <GPG Agent>\n"),
+            ],
+        );
+        let mut conn = Agent::connect(&path, Duration::from_secs(5), &[]).expect("connect");
+        let err = conn.pkdecrypt("CCCC", None, b"(1:x)").expect_err("broken");
+        assert!(matches!(err, AgentError::Protocol(_)), "{err:?}");
+        assert_eq!(agent.join().expect("fake agent").len(), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
