@@ -394,6 +394,65 @@ fn forget_passphrases(sb: &Sandbox) {
     assert!(out.ok(), "{out:?}");
 }
 
+/// A `get` in a session of its own: no controlling terminal, no display.
+fn get_without_terminal(sb: &Sandbox, spy: &Spy) -> std::process::Command {
+    let mut cmd = sb.cmd("setsid");
+    cmd.arg("-w");
+    let inner = ours_cmd(sb, spy, "get", true);
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd
+}
+
+/// The line a locked key gives when no prompt is possible, as gpg.rs words it.
+fn locked_line(file: &Path) -> String {
+    format!(
+        "cannot decrypt {}: the gpg key is locked and no passphrase prompt is possible here; unlock it first (run `pass show` on any entry in a terminal, or use gpg-preset-passphrase)\n",
+        file.display()
+    )
+}
+
+#[test]
+fn a_locked_key_beside_a_recipient_only_gpg_can_try_goes_to_gpg() {
+    need!("gpg", "pass", "gpg-connect-agent", "setsid");
+    let sb = Sandbox::new();
+    let spy = Spy::new(&sb);
+    // A second recipient whose secret key is not here (as on a card): only gpg can tell whether
+    // it decrypts, so a locked first key is not the fast path's answer to give.
+    let elsewhere = key_with_subkeys(&sb, "elsewhere@test.invalid", &[("rsa2048", "never")], "");
+    let out = sb.run(
+        "gpg",
+        &["--batch", "--yes", "--delete-secret-keys", &elsewhere],
+        "",
+    );
+    assert!(out.ok(), "{out:?}");
+    locked_store(&sb, &spy);
+    let locked = keys::fingerprint(&sb, "locked@test.invalid");
+    let mut cmd = ours_cmd(&sb, &spy, "store", true);
+    cmd.env("PASSWORD_STORE_KEY", format!("{elsewhere} {locked}"));
+    assert!(run(cmd, store_json("h:2", "u", "p2")).ok());
+    let file = entry_file(&sb, "h:2", "u");
+    assert_eq!(recipients(&sb, &file).len(), 2);
+    spy.reset();
+    let out = ours(&sb, &spy, "get", "h:2", true);
+    assert_eq!(out.stdout, get_json("h:2", "u", "p2"), "{out:?}");
+    assert_eq!(spy.runs(), Vec::<String>::new(), "unlocked: a hit");
+    forget_passphrases(&sb);
+    spy.reset();
+    let out = run(get_without_terminal(&sb, &spy), "h:2");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (1, locked_line(&file).as_str()),
+        "gpg's answer: {out:?}"
+    );
+    assert_eq!(spy.runs().len(), 1, "gpg tried: {:?}", spy.runs());
+}
+
 #[test]
 fn a_locked_key_fails_at_once_without_a_prompt_or_gpg() {
     need!("gpg", "pass", "gpg-connect-agent", "setsid");
@@ -402,30 +461,12 @@ fn a_locked_key_fails_at_once_without_a_prompt_or_gpg() {
     let file = locked_store(&sb, &spy);
     forget_passphrases(&sb);
     spy.reset();
-    // In a session of its own: no controlling terminal, no display.
-    let mut cmd = sb.cmd("setsid");
-    cmd.arg("-w");
-    let inner = ours_cmd(&sb, &spy, "get", true);
-    cmd.arg(inner.get_program()).args(inner.get_args());
-    for (k, v) in inner.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
     let start = Instant::now();
-    let out = run(cmd, "h:1");
+    let out = run(get_without_terminal(&sb, &spy), "h:1");
     let took = start.elapsed();
     assert_eq!(
         (out.code, out.stdout.as_str()),
-        (
-            1,
-            format!(
-                "cannot decrypt {}: the gpg key is locked and no passphrase prompt is possible here; unlock it first (run `pass show` on any entry in a terminal, or use gpg-preset-passphrase)\n",
-                file.display()
-            )
-            .as_str()
-        ),
+        (1, locked_line(&file).as_str()),
         "{out:?}"
     );
     assert_eq!(

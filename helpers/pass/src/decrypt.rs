@@ -10,7 +10,7 @@
 //! | no cache, or the keyring changed | gpg; then learn the keys if it succeeded |
 //! | no agent socket, agent stopped or not answering within 2 s | gpg (it starts the agent) |
 //! | a recipient key the agent holds unlocked | decrypted in-process, no process at all |
-//! | the agent has the key but no cached passphrase | no terminal or display: today's "locked" error at once; otherwise gpg, whose pinentry asks |
+//! | the agent has the key but no cached passphrase | no terminal or display: today's "locked" error at once (unless another recipient is one only gpg can try); otherwise gpg, whose pinentry asks |
 //! | no recipient key on disk (a card, a stub, another keyring), an algorithm, packet or compression rPGP does not handle, a damaged or cut entry | gpg, and its message |
 
 use std::io::Read;

@@ -50,17 +50,23 @@ pub fn decrypt(
         return Err(FastError::Unhandled("not an encrypted message"));
     };
     // The recipients we hold keys for, in the order gpg tries them.
-    let ours: Vec<(&PublicKeyEncryptedSessionKey, &CachedKey)> = esk
+    let pkesks: Vec<&PublicKeyEncryptedSessionKey> = esk
         .iter()
         .filter_map(|e| match e {
             Esk::PublicKeyEncryptedSessionKey(p) => Some(p),
             Esk::SymKeyEncryptedSessionKey(_) => None,
         })
-        .filter_map(|p| Some((p, cache.key(p.id().ok()?.as_ref())?)))
+        .collect();
+    let ours: Vec<(&PublicKeyEncryptedSessionKey, &CachedKey)> = pkesks
+        .iter()
+        .filter_map(|p| Some((*p, cache.key(p.id().ok()?.as_ref())?)))
         .collect();
     if ours.is_empty() {
         return Err(FastError::NoKnownKey);
     }
+    // A recipient this path cannot ask for (a card, a stub, a wildcard id) might still decrypt
+    // through gpg, e.g. a card whose PIN is cached: then a locked key here is not the answer.
+    let all_ours = ours.len() == pkesks.len();
     // The one option that changes what the agent does for us: never start a pinentry. (gpg also
     // sends its tty, display and locale, which only a pinentry would use.)
     let mut agent = Agent::connect(&cache.socket, limit, &["pinentry-mode=error"])?;
@@ -83,7 +89,7 @@ pub fn decrypt(
         }
     }
     let Some(session_key) = session_key else {
-        return Err(if locked {
+        return Err(if locked && all_ours {
             FastError::Locked
         } else {
             FastError::Unhandled("no recipient's key decrypted")
