@@ -16,6 +16,7 @@ mod kubelet;
 mod nss;
 mod orchestrators;
 mod pass_clients;
+mod pass_fast;
 mod pass_hand_made;
 mod pass_interop;
 mod pass_secrets;

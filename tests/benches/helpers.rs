@@ -15,7 +15,7 @@
 )]
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -203,7 +203,17 @@ fn main() {
                 .ok()
         );
     }
-    let go_pass = go("pass");
+    // Debian's Go helper by its package path: an installed build of ours may come first on PATH.
+    let go_pass = Some(PathBuf::from("/usr/bin/docker-credential-pass"))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            !std::process::Command::new(p)
+                .arg("version")
+                .output()
+                .is_ok_and(|o| {
+                    String::from_utf8_lossy(&o.stdout).contains("rust-credential-helpers")
+                })
+        });
     let both = |name: &str,
                 ours: PathBuf,
                 theirs: &Option<PathBuf>,
@@ -215,32 +225,77 @@ fn main() {
             theirs.clone().map(|g| case(name, g, args, stdin, ok.1)),
         )
     };
-    pairs.push(both(
-        "pass get hit",
+    // Our pass cases keep the keygrip cache in the sandbox.
+    let cache_dir = sb.root.join("cache");
+    let cache_env = [("XDG_CACHE_HOME", cache_dir.to_str().expect("UTF-8 path"))];
+    let ours_env = |(o, g): (Case, Option<Case>)| (with_env(o, &cache_env), g);
+    pairs.push(ours_env(both(
+        "pass get hit, Curve25519 key",
+        helper("pass"),
+        &go_pass,
+        &["get"],
+        "127.0.0.1:5000",
+        (true, Some(true)),
+    )));
+    // The same store and key with an RSA 3072 key: the agent's RSA operation is most of it.
+    let rsa_store = sb.root.join("store-rsa3072");
+    let rsa_fpr = integration_tests::keys::key_with_subkeys(
+        sb,
+        "rsa3072@bench.invalid",
+        &[("rsa3072", "never")],
+        "",
+    );
+    let mut init = sb.cmd("pass");
+    init.args(["init", &rsa_fpr])
+        .env("PASSWORD_STORE_DIR", &rsa_store);
+    assert!(integration_tests::run(init, "").ok());
+    let rsa_env = [(
+        "PASSWORD_STORE_DIR",
+        rsa_store.to_str().expect("UTF-8 path"),
+    )];
+    let mut store = sb.cmd(helper("pass"));
+    store.arg("store").envs(rsa_env);
+    assert!(integration_tests::run(store, json("127.0.0.1:5000")).ok());
+    let (o, g) = ours_env(both(
+        "pass get hit, RSA 3072 key",
         helper("pass"),
         &go_pass,
         &["get"],
         "127.0.0.1:5000",
         (true, Some(true)),
     ));
+    pairs.push((with_env(o, &rsa_env), g.map(|g| with_env(g, &rsa_env))));
+    // What a hit costs through gpg, as before the fast path (and whenever it falls back).
+    let (o, g) = ours_env(both(
+        "pass get hit, fast path off (gpg)",
+        helper("pass"),
+        &go_pass,
+        &["get"],
+        "127.0.0.1:5000",
+        (true, Some(true)),
+    ));
+    pairs.push((
+        with_env(o, &[("DOCKER_CREDENTIAL_PASS_FAST_PATH", "off")]),
+        g,
+    ));
     // Go 0.6.4's miss exited 0 with empty credentials where recorded (see the README) but exit 1
     // with `credentials not found` on a CI machine: either is a miss. Ours always exits 1.
-    pairs.push(both(
+    pairs.push(ours_env(both(
         "pass get miss",
         helper("pass"),
         &go_pass,
         &["get"],
         "missing.example",
         (false, None),
-    ));
-    pairs.push(both(
+    )));
+    pairs.push(ours_env(both(
         "pass list (10 entries)",
         helper("pass"),
         &go_pass,
         &["list"],
         "",
         (true, Some(true)),
-    ));
+    )));
     // 200 entries: list reads directory names only, so copies of one entry will do.
     let store200 = sb.root.join("store200");
     let entry_file = sb
@@ -264,12 +319,26 @@ fn main() {
         (true, Some(true)),
     );
     let env200 = [("PASSWORD_STORE_DIR", store200.to_str().expect("UTF-8 path"))];
+    let (o, g) = ours_env((o, g));
     pairs.push((with_env(o, &env200), g.map(|g| with_env(g, &env200))));
     let entry = sb
         .store
         .join("docker-credential-helpers/MTI3LjAuMC4xOjUwMDA=/testuser.gpg")
         .to_string_lossy()
         .into_owned();
+    pairs.push((
+        with_env(
+            case(
+                "pass version (start-up, rPGP linked)",
+                helper("pass"),
+                &["version"],
+                "",
+                true,
+            ),
+            &cache_env,
+        ),
+        None,
+    ));
     pairs.push((
         case(
             "gpg --decrypt alone (floor of a gpg get)",
@@ -429,6 +498,20 @@ fn main() {
     }
     let mut samples: Vec<(Vec<Sample>, Vec<Sample>)> =
         pairs.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    // The floor of a fast-path hit, beside the process spawn: gpg-agent's PKDECRYPT alone, asked
+    // in-process over one connection exactly as a get asks it, once per round so that the load
+    // of the moment weighs on it as on the cases.
+    let rsa_entry = rsa_store.join("docker-credential-helpers/MTI3LjAuMC4xOjUwMDA=/testuser.gpg");
+    let mut floors: Vec<AgentFloor> = [("Curve25519", Path::new(&entry)), ("RSA 3072", &rsa_entry)]
+        .into_iter()
+        .filter_map(|(name, file)| {
+            let floor = AgentFloor::new(sb, &cache_dir, name, file);
+            if floor.is_none() {
+                eprintln!("NOTE: cannot time gpg-agent's PKDECRYPT for the {name} key");
+            }
+            floor
+        })
+        .collect();
     let imds_before = bench.fake.imds_calls();
     for _ in 0..runs {
         for (i, (o, g)) in pairs.iter().enumerate() {
@@ -436,6 +519,9 @@ fn main() {
             if let Some(g) = g {
                 samples[i].1.push(bench.once(g));
             }
+        }
+        for floor in &mut floors {
+            floor.once();
         }
     }
     let imds_during = bench.fake.imds_calls() - imds_before;
@@ -526,6 +612,21 @@ fn main() {
         extra["concurrent_cold_gets"]["go"] =
             serde_json::json!({"api_calls": calls, "wall_ms": ms});
     }
+    let mut agent_floor = serde_json::Map::new();
+    for floor in &mut floors {
+        let Some((median, min)) = floor.stats() else {
+            continue;
+        };
+        println!(
+            "gpg-agent PKDECRYPT alone, {} key (floor of a fast-path hit): median {median:.2} ms, min {min:.2} ms",
+            floor.name
+        );
+        agent_floor.insert(
+            floor.name.to_string(),
+            serde_json::json!({"median_ms": median, "min_ms": min}),
+        );
+    }
+    extra["agent_pkdecrypt_alone"] = serde_json::Value::Object(agent_floor);
     let machine = machine();
     println!("machine: {machine}");
     if let Ok(path) = std::env::var("BENCH_SVG") {
@@ -547,6 +648,56 @@ fn main() {
         std::fs::write(&path, serde_json::to_string_pretty(&doc).expect("JSON"))
             .unwrap_or_else(|e| panic!("write {path}: {e}"));
         println!("results written to {path}");
+    }
+}
+
+/// gpg-agent's `PKDECRYPT` of an entry's first recipient, over one connection, as the fast path
+/// asks it.
+struct AgentFloor {
+    name: &'static str,
+    agent: docker_credential_pass::agent::Agent,
+    /// The keygrip and the ciphertext.
+    request: docker_credential_pass::openpgp::AgentRequest,
+    ms: Vec<f64>,
+}
+
+impl AgentFloor {
+    /// `None` if the keygrip cache is not there (the warm-up runs fill it).
+    fn new(sb: &Sandbox, cache_dir: &Path, name: &'static str, entry: &Path) -> Option<AgentFloor> {
+        use docker_credential_pass::{agent::Agent, keys, openpgp};
+        let cache = keys::load_file(&keys::cache_file_in(cache_dir, &sb.gnupg), &sb.gnupg)?;
+        let mut requests = openpgp::agent_requests(&std::fs::read(entry).ok()?, &cache).ok()?;
+        let request = (!requests.is_empty()).then(|| requests.remove(0))?;
+        // The deadline covers the whole timed loop.
+        let agent = Agent::connect(
+            &cache.socket,
+            Duration::from_secs(3600),
+            &["pinentry-mode=error"],
+        )
+        .ok()?;
+        Some(AgentFloor {
+            name,
+            agent,
+            request,
+            ms: Vec::new(),
+        })
+    }
+
+    fn once(&mut self) {
+        let start = Instant::now();
+        if self
+            .agent
+            .pkdecrypt(&self.request.0, None, &self.request.1)
+            .is_ok()
+        {
+            self.ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+
+    /// (median, min) in ms.
+    fn stats(&mut self) -> Option<(f64, f64)> {
+        self.ms.sort_by(f64::total_cmp);
+        Some((*self.ms.get(self.ms.len() / 2)?, *self.ms.first()?))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod fake_aws;
 pub mod flows;
 pub mod gpg;
 pub mod keyring_apps;
+pub mod keys;
 pub mod listener;
 pub mod oci;
 pub mod peers;

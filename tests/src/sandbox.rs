@@ -87,6 +87,7 @@ impl Sandbox {
             .env("DOCKER_CONFIG", &self.docker_config)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("XDG_STATE_HOME", self.home.join(".local/state"))
+            .env("XDG_CACHE_HOME", self.home.join(".cache"))
             .env("XDG_RUNTIME_DIR", &self.root)
             .current_dir(&self.root);
         for var in [

@@ -176,7 +176,7 @@ fn pinentry_reason(code: u32) -> &'static str {
 
 /// Whether gpg-agent may show a passphrase prompt. Without a terminal or a display a pinentry
 /// would wait for nobody, so the agent is told to fail at once instead.
-fn may_prompt() -> bool {
+pub(crate) fn may_prompt() -> bool {
     match std::env::var(PINENTRY_ENV).as_deref() {
         Ok("never") => false,
         Ok("always") => true,
@@ -189,7 +189,7 @@ fn time_limit(prompt: bool) -> Duration {
     env::seconds(TIMEOUT_ENV, default)
 }
 
-fn program() -> std::ffi::OsString {
+pub(crate) fn program() -> std::ffi::OsString {
     std::env::var_os(GPG_ENV).unwrap_or_else(|| "gpg".into())
 }
 

@@ -1,9 +1,13 @@
 //! docker-credential-pass: docker registry credentials in the user's pass store. A library so
 //! that the fuzz targets reach the store's name encoding; the binary is `main.rs`.
 
+pub mod agent;
+pub mod decrypt;
 pub mod git;
 pub mod gpg;
+pub mod keys;
 pub mod layout;
+pub mod openpgp;
 pub mod store;
 
 use credhelper::HelperInfo;
@@ -23,9 +27,12 @@ pub const INFO: HelperInfo = HelperInfo {
         DOCKER_CREDENTIAL_PASS_GPG         the gpg program (default gpg)\n  \
         DOCKER_CREDENTIAL_PASS_PINENTRY    auto (default: prompt only with a terminal or display) or never\n  \
         DOCKER_CREDENTIAL_PASS_TIMEOUT     seconds to wait for gpg (default 10; 120 when it may prompt)\n  \
+        DOCKER_CREDENTIAL_PASS_FAST_PATH   off: get runs gpg instead of asking gpg-agent directly\n  \
         DOCKER_CREDENTIAL_LOG              log level (off by default: error, warn, info, debug)\n  \
         DOCKER_CREDENTIAL_LOG_FILE         log file (default ~/.local/state/rust-credential-helpers/docker-credential-pass.log)\n\n\
         get returns the most recently stored username when a server has several.\n\
+        get asks the running gpg-agent to decrypt and runs no gpg once it knows your keys\n\
+        (learnt from gpg, kept in ~/.cache/rust-credential-helpers/).\n\
         If the store is a git repository, store and erase commit as pass does.",
     log: LogDefaults::OFF,
 };

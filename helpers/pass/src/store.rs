@@ -152,7 +152,7 @@ impl Store for PassStore {
         let root = layout::store_root().map_err(StoreError::from)?;
         let dir = Self::server_dir(&root, url).map_err(StoreError::from)?;
         let (username, path) = newest_entry(&dir)?.ok_or(Error::NotFound)?;
-        let plain = match gpg::decrypt(&path) {
+        let plain = match crate::decrypt::decrypt(&path) {
             // Erased between listing and reading: a miss, not a failure.
             Err(_) if !path.exists() => return Err(Error::NotFound),
             other => other.map_err(StoreError::from)?,
