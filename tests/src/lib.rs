@@ -18,6 +18,7 @@ pub mod proc;
 pub mod registry;
 pub mod sandbox;
 pub mod secret_service;
+pub mod slow_bus;
 pub mod small_fs;
 pub mod token_registry;
 pub mod two_users;
