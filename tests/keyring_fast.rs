@@ -1,11 +1,14 @@
 //! docker-credential-keyring's speed, asserted as counts, not timings (issue 15): how many round
 //! trips to the bus each action waits for, counted through a proxy that delays everything the
 //! bus says ([`SlowBus`]). A get sends its independent requests together; a regression to one
-//! call after another adds round trips and fails here. And what the pipelined get fetches ahead
-//! of knowing an item is docker's is never used: a look-alike item's secret never comes out.
+//! call after another adds round trips and fails here. What the pipelined get fetches ahead of
+//! knowing an item is docker's is never used: a look-alike item's secret never comes out. And
+//! the calls themselves, as a Secret Service sees them ([`FakeSecrets`]), with the way back to
+//! the item's own `GetSecret` when `GetSecrets` cannot answer.
 
 use std::time::Duration;
 
+use integration_tests::fake_secrets::{FakeSecrets, GetSecrets};
 use integration_tests::keyring_apps::{Apps, DEFAULT, have_python_keyring};
 use integration_tests::sandbox::helper;
 use integration_tests::secret_service::{Keyring, SessionBus};
@@ -134,4 +137,36 @@ fn a_look_alike_items_secret_is_never_used() {
         Some("look-alike-secret"),
         "the look-alike item is as it was"
     );
+}
+
+/// The calls a get makes, as a Secret Service sees them: the search and a session, then the
+/// item's attributes and one `GetSecrets`; nothing else. When `GetSecrets` cannot answer for the
+/// chosen item (KeePassXC fails the whole call when an item is locked for this client;
+/// gnome-keyring leaves out an item locked since the search), the item's own `GetSecret`
+/// answers, as it did before the calls were sent together.
+#[test]
+fn get_secrets_answers_or_the_items_own_get_secret_does() {
+    need!("dbus-daemon", "dbus-send");
+    if !have_python_keyring(module_path!()) {
+        return;
+    }
+    let url = "registry.example";
+    let sent_together = ["SearchItems", "OpenSession", "Get", "GetSecrets"];
+    for (mode, also) in [
+        (GetSecrets::Answers, None),
+        (GetSecrets::Fails, Some("GetSecret")),
+        (GetSecrets::LeavesOut, Some("GetSecret")),
+    ] {
+        let sb = Sandbox::new();
+        let bus = SessionBus::start(&sb, Keyring::Absent);
+        let fake = FakeSecrets::start(&sb, &bus, mode, url, "u", "the-secret");
+        let out = sb.ours("keyring", "get", url);
+        assert_eq!(
+            out.stdout,
+            get_json(url, "u", "the-secret"),
+            "{mode:?}: {out:?}"
+        );
+        let want: Vec<&str> = sent_together.iter().copied().chain(also).collect();
+        assert_eq!(fake.calls(), want, "{mode:?}");
+    }
 }

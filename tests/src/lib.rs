@@ -9,6 +9,7 @@
 pub mod aws_peers;
 pub mod confined;
 pub mod fake_aws;
+pub mod fake_secrets;
 pub mod flows;
 pub mod gpg;
 pub mod keyring_apps;
