@@ -207,13 +207,14 @@ pub fn check_bus() -> Result<(), KeyringError> {
 /// does. The session bus is a socket of this user: a process that can watch it can ask the
 /// Secret Service for the secret itself, so DH protects nothing here.
 ///
-/// A get waits for two round trips to the Secret Service (after connecting, which zbus does in
-/// two short ones to the bus), each a batch of calls sent together: `SearchItems` beside
-/// `OpenSession`, then the attributes of every unlocked item found beside one `GetSecrets` for
-/// all of them. That `GetSecrets` is sent before the attributes show which items are docker's:
-/// only unlocked items that the search matched on `server` and `docker_cli=1` are in it, it never
-/// prompts (locked items are left out of its answer, or fail it), and every secret but the chosen
-/// docker item's is wiped from memory unread when the answer is dropped. Should `GetSecrets` fail
+/// A get waits for three round trips: SASL's `AUTH` to the bus, then two to the Secret Service,
+/// each a batch of calls sent together (the first also carries the bus's `BEGIN` and `Hello`,
+/// see `dbus.rs`): `SearchItems` beside `OpenSession`, then the attributes of every unlocked item
+/// found beside one `GetSecrets` for all of them. That `GetSecrets` is sent before the attributes
+/// show which items are docker's: only unlocked items that the search matched on `server` and
+/// `docker_cli=1` are in it, it never prompts (locked items are left out of its answer, or fail
+/// it), and every secret but the chosen docker item's is wiped from memory unread when the answer
+/// is dropped. Should `GetSecrets` fail
 /// or lack the chosen item (locked since the search), the item's own `GetSecret` answers, as
 /// before. The locked items' attributes are read only when no unlocked docker item was found.
 ///
@@ -221,13 +222,12 @@ pub fn check_bus() -> Result<(), KeyringError> {
 /// on a bounded worker.
 pub fn get(url: &str, deadline: Instant) -> Option<Result<Credentials, KeyringError>> {
     let looked_up = bounded::block_on(deadline, async {
-        let bus = Bus::connect(deadline).await?;
-        let found = bus.drive(look_up(&bus, url)).await?;
-        Ok((bus, found))
+        let bus = Bus::connect_for_reads(deadline).await?;
+        bus.drive(look_up(&bus, url)).await
     })?;
-    let (bus, locked) = match looked_up {
-        Ok((_, LookUp::Found(creds))) => return Some(Ok(creds)),
-        Ok((bus, LookUp::OnlyLocked(locked))) => (bus, locked),
+    let locked = match looked_up {
+        Ok(LookUp::Found(creds)) => return Some(Ok(creds)),
+        Ok(LookUp::OnlyLocked(locked)) => locked,
         Err(e) => return Some(Err(e)),
     };
     if !env::may_prompt(Prompter::Display) {
@@ -239,6 +239,8 @@ pub fn get(url: &str, deadline: Instant) -> Option<Result<Credentials, KeyringEr
     bounded::run(
         deadline.saturating_duration_since(Instant::now()),
         move || {
+            // The prompt needs an ordinary bus connection (see `Bus::connect_for_reads`).
+            let bus = async_io::block_on(Bus::connect(deadline))?;
             let item = unlock(&bus, &bus.service()?, &locked)?
                 .into_iter()
                 .next()
@@ -263,7 +265,7 @@ enum LookUp {
 /// The two batches of a get (see [`get`]).
 async fn look_up(bus: &Bus, url: &str) -> Result<LookUp, KeyringError> {
     let query = HashMap::from([("server", url), ("docker_cli", "1")]);
-    let (found, session) = search_beside_session(bus, &query).await?;
+    let (found, session) = bus.greeted(search_beside_session(bus, &query)).await?;
     if let Some(session) = session {
         let (attrs, secrets) = future::zip(
             bus.attributes_of(&found.unlocked),
@@ -500,18 +502,20 @@ pub fn erase(url: &str, deadline: Instant) -> Result<(), KeyringError> {
 /// Every docker item's `server` and `username` attributes. This never unlocks anything: a locked
 /// item's attributes are readable while gnome-keyring holds them in memory; once it shows them
 /// only as hashes (see the module's doc), the item cannot be named and is left out. The items'
-/// attributes are read together, after the search: two round trips, however many items.
+/// attributes are read together, after the search: three round trips with connecting, however
+/// many items.
 ///
 /// `None` when the bound passed; this runs on the calling thread.
 pub fn list(deadline: Instant) -> Option<Result<BTreeMap<String, String>, KeyringError>> {
     bounded::block_on(deadline, async {
-        let bus = Bus::connect(deadline).await?;
+        let bus = Bus::connect_for_reads(deadline).await?;
         bus.drive(list_on(&bus)).await
     })
 }
 
 async fn list_on(bus: &Bus) -> Result<BTreeMap<String, String>, KeyringError> {
-    let found = bus.search(&HashMap::from([("docker_cli", "1")])).await?;
+    let query = HashMap::from([("docker_cli", "1")]);
+    let found = bus.greeted(bus.search(&query)).await?;
     let paths = [found.unlocked.as_slice(), found.locked.as_slice()].concat();
     let attrs = bus.attributes_of(&paths).await?;
     let mut out: BTreeMap<String, String> = BTreeMap::new();
