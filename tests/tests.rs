@@ -11,6 +11,7 @@ mod ecr_oracle;
 mod ecr_policy;
 mod hostile_dirs;
 mod keyring;
+mod keyring_fast;
 mod keyring_shared;
 mod kubelet;
 mod nss;

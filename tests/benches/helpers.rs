@@ -351,7 +351,7 @@ fn main() {
     ));
 
     // --- keyring: gnome-keyring's Secret Service on a private bus, 10 entries.
-    let _bus = integration_tests::secret_service::SessionBus::start(
+    let bus = integration_tests::secret_service::SessionBus::start(
         sb,
         integration_tests::secret_service::Keyring::Unlocked,
     );
@@ -384,6 +384,38 @@ fn main() {
         &["list"],
         "",
         (true, Some(true)),
+    ));
+    // The floors of a keyring get (README, "what limits each"): starting our binary, and one
+    // whole D-Bus call to gnome-keyring from C (libdbus: connect, SASL, Hello, one call).
+    pairs.push((
+        case(
+            "keyring version (process start, no D-Bus)",
+            helper("keyring"),
+            &["version"],
+            "",
+            true,
+        ),
+        None,
+    ));
+    pairs.push((
+        with_env(
+            case(
+                "dbus-send: one SearchItems call to gnome-keyring",
+                "dbus-send",
+                &[
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets",
+                    "org.freedesktop.Secret.Service.SearchItems",
+                    "dict:string:string:server,127.0.0.1:5000,docker_cli,1",
+                ],
+                "",
+                true,
+            ),
+            &[("DBUS_SESSION_BUS_ADDRESS", &bus.address)],
+        ),
+        None,
     ));
 
     // --- ecr-login: the fake for ours; the same fake through the TLS proxy for Go.

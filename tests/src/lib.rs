@@ -9,6 +9,7 @@
 pub mod aws_peers;
 pub mod confined;
 pub mod fake_aws;
+pub mod fake_secrets;
 pub mod flows;
 pub mod gpg;
 pub mod keyring_apps;
@@ -20,6 +21,7 @@ pub mod proc;
 pub mod registry;
 pub mod sandbox;
 pub mod secret_service;
+pub mod slow_bus;
 pub mod small_fs;
 pub mod token_registry;
 pub mod two_users;

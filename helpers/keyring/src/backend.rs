@@ -137,13 +137,28 @@ impl KeyringStore {
         backend: Backend,
         op: impl FnOnce(Backend, Instant) -> Result<T, KeyringError> + Send + 'static,
     ) -> Result<T, Error> {
+        self.call_here(backend, move |b, deadline| {
+            bounded::run(
+                deadline.saturating_duration_since(Instant::now()),
+                move || op(b, deadline),
+            )
+        })
+    }
+
+    /// Runs `op` on this thread; `op` keeps the bound itself and answers `None` when it passed
+    /// (the Secret Service's reads: futures that never block, see `bounded::block_on`).
+    fn call_here<T>(
+        &self,
+        backend: Backend,
+        op: impl FnOnce(Backend, Instant) -> Option<Result<T, KeyringError>>,
+    ) -> Result<T, Error> {
         #[cfg(all(unix, not(target_os = "macos")))]
         if backend == Backend::SecretService {
             crate::secret_service::check_bus()?;
         }
         let secs = self.limit.as_secs_f64();
         let deadline = Instant::now() + self.limit;
-        let result = bounded::run(self.limit, move || op(backend, deadline)).unwrap_or_else(|| {
+        let result = op(backend, deadline).unwrap_or_else(|| {
             Err(KeyringError::Timeout {
                 which: backend.which(),
                 secs,
@@ -165,14 +180,19 @@ impl Store for KeyringStore {
         let backend = self.backend()?;
         backend.refuse_nul("server URL", server_url)?;
         let url = server_url.to_string();
-        self.call(backend, move |b, deadline| match b {
+        match backend {
+            // On this thread: see `call_here`.
             #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::SecretService => crate::secret_service::get(&url, deadline),
+            Backend::SecretService => self.call_here(backend, |_, deadline| {
+                crate::secret_service::get(&url, deadline)
+            }),
             #[cfg(target_os = "linux")]
-            Backend::KernelKeyring(scope) => crate::keyutils::get(&url, scope),
+            Backend::KernelKeyring(scope) => {
+                self.call(backend, move |_, _| crate::keyutils::get(&url, scope))
+            }
             #[cfg(not(target_os = "linux"))]
-            Backend::Simple => crate::simple::get(&url),
-        })
+            Backend::Simple => self.call(backend, move |_, _| crate::simple::get(&url)),
+        }
     }
 
     fn store(&self, creds: &Credentials) -> Result<(), Error> {
@@ -206,15 +226,12 @@ impl Store for KeyringStore {
 
     fn list(&self) -> Result<BTreeMap<String, String>, Error> {
         let backend = self.backend()?;
-        let listed = self.call(backend, move |b, deadline| match b {
-            #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::SecretService => crate::secret_service::list(deadline).map(Some),
-            _ => {
-                let _ = deadline;
-                Ok(None)
-            }
-        })?;
-        listed.ok_or(Error::NotImplemented)
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if backend == Backend::SecretService {
+            return self.call_here(backend, |_, deadline| crate::secret_service::list(deadline));
+        }
+        let _ = backend;
+        Err(Error::NotImplemented)
     }
 }
 

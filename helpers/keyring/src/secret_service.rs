@@ -29,14 +29,19 @@
 //! used underneath) on the same connection, for its handling of prompts.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Instant;
 
 use credhelper::os::env::{self, Prompter};
 use credhelper::{Credentials, Secret};
+use futures_lite::future;
 use secret_service::blocking::{Collection, SecretService};
 use zbus::zvariant::OwnedObjectPath;
 
+use crate::bounded;
 use crate::dbus::Bus;
 use crate::errors::{KeyringError, Which};
 
@@ -95,16 +100,16 @@ impl DockerItem {
     }
 }
 
-/// The docker items among `paths` (one attribute read each): those with readable usernames first,
-/// alphabetically, then, among `locked` items only, those whose attributes show only as hashes.
+/// The docker items among `paths`, whose attributes are `attrs` (in the same order): those with
+/// readable usernames first, alphabetically, then, among `locked` items only, those whose
+/// attributes show only as hashes.
 fn docker_items(
-    bus: &Bus,
     paths: &[OwnedObjectPath],
+    attrs: Vec<HashMap<String, String>>,
     locked: bool,
-) -> Result<Vec<DockerItem>, KeyringError> {
+) -> Vec<DockerItem> {
     let mut items = Vec::new();
-    for path in paths {
-        let attrs = bus.attributes(path)?;
+    for (path, attrs) in paths.iter().zip(attrs) {
         let hashed = !is_docker(&attrs);
         if hashed && !(locked && is_hashed_docker(&attrs)) {
             continue;
@@ -116,7 +121,38 @@ fn docker_items(
         });
     }
     items.sort_by(|a, b| (a.hashed, a.username()).cmp(&(b.hashed, b.username())));
-    Ok(items)
+    items
+}
+
+/// Reads the attributes of `paths` (all in flight together) and keeps the docker items, as
+/// [`docker_items`] says.
+async fn read_docker_items(
+    bus: &Bus,
+    paths: &[OwnedObjectPath],
+    locked: bool,
+) -> Result<Vec<DockerItem>, KeyringError> {
+    Ok(docker_items(paths, bus.attributes_of(paths).await?, locked))
+}
+
+/// The docker items of a search, unlocked and locked, their attributes read together.
+async fn found_docker_items(
+    bus: &Bus,
+    query: &HashMap<&str, &str>,
+) -> Result<(Vec<DockerItem>, Vec<DockerItem>), KeyringError> {
+    let found = bus.search(query).await?;
+    let all = [found.unlocked.as_slice(), found.locked.as_slice()].concat();
+    let mut attrs = bus.attributes_of(&all).await?;
+    let locked = attrs.split_off(found.unlocked.len());
+    Ok((
+        docker_items(&found.unlocked, attrs, false),
+        docker_items(&found.locked, locked, true),
+    ))
+}
+
+/// Runs `fut` on this thread while it ticks the bus's tasks, without a bound of its own: for the
+/// writing actions and the unlock prompt, which run on a bounded worker thread.
+fn on_bus<T>(bus: &Bus, fut: impl Future<Output = T>) -> T {
+    async_io::block_on(bus.drive(fut))
 }
 
 /// Unlocks items with the Secret Service's prompt (the caller has checked that one can show),
@@ -135,7 +171,7 @@ fn unlock(
     ss.unlock_all(&refs)
         .map_err(KeyringError::from_secret_service)?;
     let paths: Vec<OwnedObjectPath> = items.iter().map(|i| i.path.clone()).collect();
-    docker_items(bus, &paths, false)
+    on_bus(bus, read_docker_items(bus, &paths, false))
 }
 
 /// Logs the docker items an action left alone because their collection is locked.
@@ -170,31 +206,139 @@ pub fn check_bus() -> Result<(), KeyringError> {
 /// costs ~4.7 ms of pure-Rust big-number arithmetic per get, more than everything else the get
 /// does. The session bus is a socket of this user: a process that can watch it can ask the
 /// Secret Service for the secret itself, so DH protects nothing here.
-pub fn get(url: &str, deadline: Instant) -> Result<Credentials, KeyringError> {
-    let bus = Bus::connect(deadline)?;
-    let found = bus.search(&HashMap::from([("server", url), ("docker_cli", "1")]))?;
-    // Several usernames: the alphabetically first, the documented choice (list agrees).
-    let unlocked = docker_items(&bus, &found.unlocked, false)?;
-    let item = match unlocked.into_iter().next() {
-        Some(item) => item,
-        None => {
-            let locked = docker_items(&bus, &found.locked, true)?;
-            if locked.is_empty() {
-                return Err(KeyringError::NotFound);
-            }
-            if !env::may_prompt(Prompter::Display) {
-                return Err(KeyringError::LockedNoPrompt {
-                    url: url.to_string(),
-                });
-            }
-            unlock(&bus, &bus.service()?, &locked)?
+///
+/// A get waits for three round trips: SASL's `AUTH` to the bus, then two to the Secret Service,
+/// each a batch of calls sent together (the first also carries the bus's `BEGIN` and `Hello`,
+/// see `dbus.rs`): `SearchItems` beside `OpenSession`, then the attributes of every unlocked item
+/// found beside one `GetSecrets` for all of them. That `GetSecrets` is sent before the attributes
+/// show which items are docker's: only unlocked items that the search matched on `server` and
+/// `docker_cli=1` are in it, it never prompts (locked items are left out of its answer, or fail
+/// it), and every secret but the chosen docker item's is wiped from memory unread when the answer
+/// is dropped. Should `GetSecrets` fail
+/// or lack the chosen item (locked since the search), the item's own `GetSecret` answers, as
+/// before. The locked items' attributes are read only when no unlocked docker item was found.
+///
+/// `None` when the bound passed; this runs on the calling thread, and a prompt (with a display)
+/// on a bounded worker.
+pub fn get(url: &str, deadline: Instant) -> Option<Result<Credentials, KeyringError>> {
+    let looked_up = bounded::block_on(deadline, async {
+        let bus = Bus::connect_for_reads(deadline).await?;
+        bus.drive(look_up(&bus, url)).await
+    })?;
+    let locked = match looked_up {
+        Ok(LookUp::Found(creds)) => return Some(Ok(creds)),
+        Ok(LookUp::OnlyLocked(locked)) => locked,
+        Err(e) => return Some(Err(e)),
+    };
+    if !env::may_prompt(Prompter::Display) {
+        return Some(Err(KeyringError::LockedNoPrompt {
+            url: url.to_string(),
+        }));
+    }
+    let url = url.to_string();
+    bounded::run(
+        deadline.saturating_duration_since(Instant::now()),
+        move || {
+            // The prompt needs an ordinary bus connection (see `Bus::connect_for_reads`).
+            let bus = async_io::block_on(Bus::connect(deadline))?;
+            let item = unlock(&bus, &bus.service()?, &locked)?
                 .into_iter()
                 .next()
-                .ok_or(KeyringError::NotFound)?
+                .ok_or(KeyringError::NotFound)?;
+            let bytes = on_bus(&bus, async {
+                let session = bus.open_session().await?;
+                bus.secret(&item.path, &session).await
+            })?;
+            credentials(&url, &item, &bytes)
+        },
+    )
+}
+
+/// What a get found without a prompt.
+enum LookUp {
+    /// An unlocked docker item's credentials.
+    Found(Credentials),
+    /// Only docker items in locked collections.
+    OnlyLocked(Vec<DockerItem>),
+}
+
+/// The two batches of a get (see [`get`]).
+async fn look_up(bus: &Bus, url: &str) -> Result<LookUp, KeyringError> {
+    let query = HashMap::from([("server", url), ("docker_cli", "1")]);
+    let (found, session) = bus.greeted(search_beside_session(bus, &query)).await?;
+    if let Some(session) = session {
+        let (attrs, secrets) = future::zip(
+            bus.attributes_of(&found.unlocked),
+            bus.secrets(&found.unlocked, &session),
+        )
+        .await;
+        // Several usernames: the alphabetically first, the documented choice (list agrees).
+        if let Some(item) = docker_items(&found.unlocked, attrs?, false)
+            .into_iter()
+            .next()
+        {
+            let chosen = match secrets {
+                Ok(secrets) => secrets
+                    .into_iter()
+                    .find_map(|(path, secret)| (path == item.path).then_some(secret)),
+                Err(e) => {
+                    tracing::debug!("GetSecrets failed ({e}); asking the item itself");
+                    None
+                }
+            };
+            let bytes = match chosen {
+                Some(bytes) => bytes,
+                None => bus.secret(&item.path, &session).await?,
+            };
+            return credentials(url, &item, &bytes).map(LookUp::Found);
         }
-    };
-    let bytes = bus.secret(&item.path)?;
-    let secret = std::str::from_utf8(&bytes).map_err(|_| KeyringError::NotUtf8 {
+        // No unlocked item was docker's: their secrets are dropped (wiped) unread.
+    }
+    let locked = read_docker_items(bus, &found.locked, true).await?;
+    if locked.is_empty() {
+        return Err(KeyringError::NotFound);
+    }
+    Ok(LookUp::OnlyLocked(locked))
+}
+
+/// `SearchItems` and `OpenSession`, sent together. The session is waited for only when the
+/// search found unlocked items (`None` otherwise): a miss answers as soon as the search does.
+async fn search_beside_session(
+    bus: &Bus,
+    query: &HashMap<&str, &str>,
+) -> Result<(crate::dbus::Found, Option<OwnedObjectPath>), KeyringError> {
+    let mut search = pin!(bus.search(query));
+    let mut session = pin!(bus.open_session());
+    let (mut found, mut opened) = (None, None);
+    std::future::poll_fn(|cx| {
+        if found.is_none()
+            && let Poll::Ready(r) = search.as_mut().poll(cx)
+        {
+            found = Some(r);
+        }
+        if opened.is_none()
+            && let Poll::Ready(r) = session.as_mut().poll(cx)
+        {
+            opened = Some(r);
+        }
+        match &found {
+            Some(Ok(f)) if !f.unlocked.is_empty() && opened.is_none() => Poll::Pending,
+            Some(_) => Poll::Ready(()),
+            None => Poll::Pending,
+        }
+    })
+    .await;
+    let found = found.expect("BUG: polled until the search answered")?;
+    if found.unlocked.is_empty() {
+        return Ok((found, None));
+    }
+    let session = opened.expect("BUG: polled until the session answered")?;
+    Ok((found, Some(session)))
+}
+
+/// The credentials of a docker item with its secret.
+fn credentials(url: &str, item: &DockerItem, bytes: &[u8]) -> Result<Credentials, KeyringError> {
+    let secret = std::str::from_utf8(bytes).map_err(|_| KeyringError::NotUtf8 {
         which: Which::SecretService,
     })?;
     Ok(Credentials {
@@ -245,14 +389,16 @@ fn create(collection: &Collection<'_>, c: &Credentials) -> Result<(), KeyringErr
 
 pub fn store(c: &Credentials, deadline: Instant) -> Result<(), KeyringError> {
     let url = c.server_url.as_str();
-    let bus = Bus::connect(deadline)?;
-    let found = bus.search(&HashMap::from([
+    let query = HashMap::from([
         ("server", url),
         ("username", c.username.as_str()),
         ("docker_cli", "1"),
-    ]))?;
-    let unlocked = docker_items(&bus, &found.unlocked, false)?;
-    let locked = docker_items(&bus, &found.locked, true)?;
+    ]);
+    let (bus, (unlocked, locked)) = async_io::block_on(async {
+        let bus = Bus::connect(deadline).await?;
+        let found = bus.drive(found_docker_items(&bus, &query)).await?;
+        Ok::<_, KeyringError>((bus, found))
+    })?;
     let ss = bus.service()?;
     // Update in place (an item the Go helper wrote, or ours): never a duplicate.
     if !unlocked.is_empty() {
@@ -318,10 +464,12 @@ pub fn store(c: &Credentials, deadline: Instant) -> Result<(), KeyringError> {
 /// Deletes every docker item for `url` that can be deleted without a prompt; the locked ones
 /// only when nothing else was there and a prompt can show.
 pub fn erase(url: &str, deadline: Instant) -> Result<(), KeyringError> {
-    let bus = Bus::connect(deadline)?;
-    let found = bus.search(&HashMap::from([("server", url), ("docker_cli", "1")]))?;
-    let unlocked = docker_items(&bus, &found.unlocked, false)?;
-    let locked = docker_items(&bus, &found.locked, true)?;
+    let query = HashMap::from([("server", url), ("docker_cli", "1")]);
+    let (bus, (unlocked, locked)) = async_io::block_on(async {
+        let bus = Bus::connect(deadline).await?;
+        let found = bus.drive(found_docker_items(&bus, &query)).await?;
+        Ok::<_, KeyringError>((bus, found))
+    })?;
     if unlocked.is_empty() && locked.is_empty() {
         return Err(KeyringError::NotFound);
     }
@@ -353,13 +501,25 @@ pub fn erase(url: &str, deadline: Instant) -> Result<(), KeyringError> {
 
 /// Every docker item's `server` and `username` attributes. This never unlocks anything: a locked
 /// item's attributes are readable while gnome-keyring holds them in memory; once it shows them
-/// only as hashes (see the module's doc), the item cannot be named and is left out.
-pub fn list(deadline: Instant) -> Result<BTreeMap<String, String>, KeyringError> {
-    let bus = Bus::connect(deadline)?;
-    let found = bus.search(&HashMap::from([("docker_cli", "1")]))?;
+/// only as hashes (see the module's doc), the item cannot be named and is left out. The items'
+/// attributes are read together, after the search: three round trips with connecting, however
+/// many items.
+///
+/// `None` when the bound passed; this runs on the calling thread.
+pub fn list(deadline: Instant) -> Option<Result<BTreeMap<String, String>, KeyringError>> {
+    bounded::block_on(deadline, async {
+        let bus = Bus::connect_for_reads(deadline).await?;
+        bus.drive(list_on(&bus)).await
+    })
+}
+
+async fn list_on(bus: &Bus) -> Result<BTreeMap<String, String>, KeyringError> {
+    let query = HashMap::from([("docker_cli", "1")]);
+    let found = bus.greeted(bus.search(&query)).await?;
+    let paths = [found.unlocked.as_slice(), found.locked.as_slice()].concat();
+    let attrs = bus.attributes_of(&paths).await?;
     let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for path in found.unlocked.iter().chain(found.locked.iter()) {
-        let attrs = bus.attributes(path)?;
+    for (path, attrs) in paths.iter().zip(attrs) {
         if !is_docker(&attrs) {
             if is_hashed_docker(&attrs) {
                 tracing::info!("list: {path} is locked and shows only hashed attributes; left out");
