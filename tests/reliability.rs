@@ -160,6 +160,98 @@ fn pass_64_processes_store_get_erase_lose_nothing() {
     assert_eq!(files.len(), 1 + PROCESSES * 3 / 4, "one file per entry");
 }
 
+/// A `gpg` that notes when each run starts and ends around a 150 ms pause, then runs the real one.
+fn timing_gpg(sb: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf) {
+    let log = sb.root.join("gpg-spans.log");
+    let spy = sb.root.join("timing-gpg");
+    let script = format!(
+        "#!/bin/sh\nstart=$(date +%s%N)\nsleep 0.15\n/usr/bin/gpg \"$@\"\nrc=$?\n\
+         echo \"$start $(date +%s%N)\" >>'{}'\nexit $rc\n",
+        log.display()
+    );
+    std::fs::write(&spy, script).expect("write spy");
+    integration_tests::sandbox::chmod(&spy, 0o755);
+    (spy, log)
+}
+
+/// gpg's own dotlock on pubring.kbx backs off for seconds under contention (32 encrypts at once:
+/// up to 11.4 s on a loaded 2-core machine, past our 10 s bound): our stores queue on a flock of
+/// GNUPGHOME instead, one gpg at a time. Eight stores at once through a gpg that pauses 150 ms:
+/// no two runs overlap, and every entry is there.
+#[test]
+fn pass_stores_at_once_take_turns_at_gpg() {
+    need!("gpg", "pass");
+    let sb = Sandbox::new();
+    init_pass(&sb);
+    let (spy, log) = timing_gpg(&sb);
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let mut c = sb.cmd(helper("pass"));
+            c.arg("store").env("DOCKER_CREDENTIAL_PASS_GPG", &spy);
+            std::thread::spawn(move || run(c, store_json(&format!("turn:{i}"), "u", "s")))
+        })
+        .collect();
+    for t in threads {
+        let out = t.join().expect("thread");
+        assert!(out.ok(), "{out:?}");
+    }
+    let mut spans: Vec<(u128, u128)> = read(&log)
+        .lines()
+        .map(|l| {
+            let (a, b) = l.split_once(' ').expect("two times");
+            (a.parse().expect("start"), b.parse().expect("end"))
+        })
+        .collect();
+    spans.sort();
+    assert_eq!(spans.len(), 8, "one gpg run per store: {spans:?}");
+    for w in spans.windows(2) {
+        assert!(w[0].1 <= w[1].0, "two gpg runs overlapped: {w:?}");
+    }
+    for i in 0..8 {
+        let url = format!("turn:{i}");
+        assert_eq!(
+            sb.ours("pass", "get", &url).stdout,
+            get_json(&url, "u", "s")
+        );
+    }
+}
+
+/// Whoever holds the gpg home (here the test, as a wedged helper would) delays a store only up
+/// to the bound, which then fails in one line naming the cause, and loses the old value nothing.
+#[test]
+fn a_gpg_home_held_past_the_bound_fails_the_store_clearly_and_keeps_the_old_value() {
+    need!("gpg", "pass");
+    let sb = Sandbox::new();
+    init_pass(&sb);
+    assert!(
+        sb.ours("pass", "store", store_json("held", "u", "old"))
+            .ok()
+    );
+    let home = std::fs::File::open(&sb.gnupg).expect("open GNUPGHOME");
+    home.try_lock().expect("lock GNUPGHOME");
+    let mut c = sb.cmd(helper("pass"));
+    c.arg("store").env("DOCKER_CREDENTIAL_PASS_TIMEOUT", "1");
+    let out = run(c, store_json("held", "u", "new"));
+    let took = out.elapsed;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        format!(
+            "other docker-credential-pass processes kept gpg's home {} busy for 1 s (raise DOCKER_CREDENTIAL_PASS_TIMEOUT)\n",
+            sb.gnupg.display()
+        )
+    );
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(home);
+    assert_eq!(
+        sb.ours("pass", "get", "held").stdout,
+        get_json("held", "u", "old")
+    );
+}
+
 #[test]
 fn keyring_64_processes_store_get_erase_lose_nothing() {
     need!("dbus-daemon", "gnome-keyring-daemon", "secret-tool");

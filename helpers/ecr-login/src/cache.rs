@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use credhelper::os::dir::Dir;
+use credhelper::os::fs::lock_within;
 use serde::{Deserialize, Serialize};
 
 use crate::fetcher::FetchFailure;
@@ -249,25 +250,16 @@ const FAILURE_KEPT_SECS: i64 = 60;
 /// killed helper never leaves a stale lock.
 fn lock(dir: &Dir, name: &str, wait: Duration) -> std::io::Result<File> {
     let file = dir.append(name)?;
-    let start = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!(
-                        "{} stayed locked for {wait:?}",
-                        dir.path().join(name).display()
-                    ),
-                ));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(e),
-        }
+    if lock_within(&file, wait)? {
+        return Ok(file);
     }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "{} stayed locked for {wait:?}",
+            dir.path().join(name).display()
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -44,7 +44,8 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
     let Some(cache) = keys::load(&home) else {
         tracing::debug!("no current keygrip cache: decrypting with gpg, then learning the keys");
         let result = gpg::decrypt(path);
-        if result.is_ok() {
+        // Gets started together all find no cache; the first to learn serves the rest.
+        if result.is_ok() && keys::load(&home).is_none() {
             learn(&home);
         }
         return result;

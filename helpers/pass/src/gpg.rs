@@ -19,6 +19,8 @@ use credhelper::Secret;
 use credhelper::os::child::{self, Ending, RunError};
 use credhelper::os::env::{self, Prompter};
 
+use crate::turn::{Busy, Turn};
+
 /// Environment: the gpg program to run (default `gpg`).
 pub const GPG_ENV: &str = "DOCKER_CREDENTIAL_PASS_GPG";
 /// Environment: `never` forbids passphrase prompts even with a terminal; `auto` (default) allows
@@ -66,6 +68,9 @@ pub enum GpgError {
         /// The bound.
         secs: f64,
     },
+    /// Our other gpg runs kept the gpg home for the whole bound.
+    #[error(transparent)]
+    Busy(#[from] Busy),
     /// gpg crashed or was killed.
     #[error("gpg crashed while {doing}: it was {ending}")]
     Crashed {
@@ -247,16 +252,22 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
     }
     cmd.arg("--decrypt").arg("--").arg(path);
     let limit = time_limit(prompt);
-    let out = child::run(cmd, &[], limit).map_err(|e| match e {
+    let turn = if prompt {
+        Turn::none(limit)
+    } else {
+        Turn::take(limit)?
+    };
+    let out = child::run(cmd, &[], turn.remaining()).map_err(|e| match e {
         RunError::Spawn(source) => GpgError::Spawn {
             program: gpg.to_string_lossy().into_owned(),
             source,
         },
-        RunError::Timeout(d) => GpgError::DecryptTimeout {
+        RunError::Timeout(_) => GpgError::DecryptTimeout {
             file: path.to_path_buf(),
-            secs: d.as_secs_f64(),
+            secs: limit.as_secs_f64(),
         },
     })?;
+    drop(turn);
     if out.ending().signal().is_some() {
         return Err(GpgError::Crashed {
             doing: format!("decrypting {}", path.display()),
@@ -324,15 +335,18 @@ pub fn good_signers(file: &Path, sig: &Path) -> Result<Vec<String>, GpgError> {
     cmd.args(["--batch", "--no-tty", "--status-fd", "2", "--verify", "--"])
         .arg(sig)
         .arg(file);
-    let out = child::run(cmd, &[], time_limit(false)).map_err(|e| match e {
+    let limit = time_limit(false);
+    let turn = Turn::take(limit)?;
+    let out = child::run(cmd, &[], turn.remaining()).map_err(|e| match e {
         RunError::Spawn(source) => GpgError::Spawn {
             program: gpg.to_string_lossy().into_owned(),
             source,
         },
-        RunError::Timeout(d) => GpgError::VerifyTimeout {
-            secs: d.as_secs_f64(),
+        RunError::Timeout(_) => GpgError::VerifyTimeout {
+            secs: limit.as_secs_f64(),
         },
     })?;
+    drop(turn);
     if out.ending().signal().is_some() {
         return Err(GpgError::Crashed {
             doing: format!("verifying {}", sig.display()),
@@ -379,16 +393,19 @@ pub fn encrypt(recipients: &[String], plain: &Secret) -> Result<Vec<u8>, GpgErro
         cmd.arg("--recipient").arg(r);
     }
     cmd.args(["--output", "-"]);
+    let limit = time_limit(false);
+    let turn = Turn::take(limit)?;
     let out =
-        child::run(cmd, plain.expose().as_bytes(), time_limit(false)).map_err(|e| match e {
+        child::run(cmd, plain.expose().as_bytes(), turn.remaining()).map_err(|e| match e {
             RunError::Spawn(source) => GpgError::Spawn {
                 program: gpg.to_string_lossy().into_owned(),
                 source,
             },
-            RunError::Timeout(d) => GpgError::EncryptTimeout {
-                secs: d.as_secs_f64(),
+            RunError::Timeout(_) => GpgError::EncryptTimeout {
+                secs: limit.as_secs_f64(),
             },
         })?;
+    drop(turn);
     if out.ending().signal().is_some() {
         return Err(GpgError::Crashed {
             doing: "encrypting".to_string(),

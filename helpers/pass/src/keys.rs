@@ -49,6 +49,9 @@ pub enum LearnError {
         /// What it was asked.
         what: &'static str,
     },
+    /// Our other gpg runs kept the gpg home for the whole bound.
+    #[error(transparent)]
+    Busy(#[from] crate::turn::Busy),
     /// rPGP could not read gpg's export.
     #[error("cannot read the exported public keys")]
     Export,
@@ -212,9 +215,12 @@ pub fn learn(home: &Path, gpg: &std::ffi::OsStr) -> Result<KeyCache, LearnError>
     let path = cache_file(home).ok_or(LearnError::NoPlace)?;
     // Taken before asking gpg: a key added meanwhile makes this entry stale, never wrong.
     let before = stamp(home);
-    let socket = agent_socket(gpg)?;
+    let socket = agent_socket(gpg, LEARN_LIMIT)?;
+    // Both gpg runs in one turn at the gpg home (see `turn`), within one bound.
+    let turn = crate::turn::Turn::take(LEARN_LIMIT)?;
     let listing = run(
         gpg,
+        turn.remaining(),
         &[
             "--batch",
             "--no-tty",
@@ -235,7 +241,7 @@ pub fn learn(home: &Path, gpg: &std::ffi::OsStr) -> Result<KeyCache, LearnError>
     if !primaries.is_empty() {
         let mut args = vec!["--batch", "--no-tty", "--export", "--"];
         args.extend(primaries);
-        let export = run(gpg, &args, "--export")?;
+        let export = run(gpg, turn.remaining(), &args, "--export")?;
         let params = public_params(&export)?;
         for k in listed.iter().filter(|k| k.on_disk) {
             if let Some((_, algo)) = params.iter().find(|(fpr, _)| *fpr == k.fingerprint) {
@@ -271,6 +277,7 @@ pub fn learn(home: &Path, gpg: &std::ffi::OsStr) -> Result<KeyCache, LearnError>
 /// Runs gpg (or gpgconf) with `args`; its stdout if it exits 0.
 fn run(
     program: &std::ffi::OsStr,
+    limit: Duration,
     args: &[&str],
     what: &'static str,
 ) -> Result<Vec<u8>, LearnError> {
@@ -280,7 +287,7 @@ fn run(
         program: program.to_string_lossy().into_owned(),
         what,
     };
-    let out = child::run(cmd, &[], LEARN_LIMIT).map_err(|_| failed())?;
+    let out = child::run(cmd, &[], limit).map_err(|_| failed())?;
     if !out.success() {
         return Err(failed());
     }
@@ -288,14 +295,19 @@ fn run(
 }
 
 /// gpg-agent's socket, from the gpgconf beside the gpg in use (or the one on PATH).
-fn agent_socket(gpg: &std::ffi::OsStr) -> Result<PathBuf, LearnError> {
+fn agent_socket(gpg: &std::ffi::OsStr, limit: Duration) -> Result<PathBuf, LearnError> {
     let sibling = Path::new(gpg)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .map(|d| d.join("gpgconf"))
         .filter(|p| p.is_file());
     let gpgconf = sibling.map_or_else(|| "gpgconf".into(), PathBuf::into_os_string);
-    let out = run(&gpgconf, &["--list-dirs", "agent-socket"], "--list-dirs")?;
+    let out = run(
+        &gpgconf,
+        limit,
+        &["--list-dirs", "agent-socket"],
+        "--list-dirs",
+    )?;
     let line = String::from_utf8_lossy(&out);
     let line = line.lines().next().unwrap_or("").trim();
     if line.is_empty() {

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod layout;
 pub mod openpgp;
 pub mod store;
+pub mod turn;
 
 use credhelper::HelperInfo;
 use credhelper::os::logging::LogDefaults;

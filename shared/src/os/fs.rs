@@ -78,6 +78,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Takes an exclusive `flock(2)` on `file`, waiting at most `wait`: `Ok(false)` if it stayed
+/// locked that long. The kernel releases the lock when the file is dropped or its process dies,
+/// so a killed helper never leaves a stale one. Polled every 5 ms, never with a growing back-off:
+/// gpg's dotlock backs off, and a waiter then sleeps on while the lock is free (see pass's
+/// `keyring_turn`).
+pub fn lock_within(file: &File, wait: std::time::Duration) -> io::Result<bool> {
+    let start = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Ok(false),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
 /// Whether a directory entry is one of [`write_atomic`]'s temp files (left by a killed writer).
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
