@@ -15,15 +15,7 @@ fn configure(sb: &Sandbox, name: &str, args: &[&str]) -> integration_tests::Out 
 
 #[test]
 fn imports_base64_passwords_into_pass_and_keeps_everything_else() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     let sb = Sandbox::new();
     init_pass(&sb);
     let reg = Registry::start(&sb);

@@ -13,16 +13,7 @@ const TOKEN: &str = "ecr-token-for-the-mirror";
 /// registry to pass, used by the docker CLI, skopeo and podman.
 #[test]
 fn per_registry_helpers_with_docker_skopeo_and_podman() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "skopeo",
-        "podman",
-        "docker-registry",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker", "podman");
     let sb = Sandbox::new();
     init_pass(&sb);
     let fake = FakeAws::start(TOKEN);

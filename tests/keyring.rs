@@ -314,15 +314,7 @@ fn kernel_keyring_backend_for_headless_machines() {
 
 #[test]
 fn docker_cli_and_skopeo_through_the_keyring() {
-    need!(
-        "dbus-daemon",
-        "gnome-keyring-daemon",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(REGISTRY; "dbus-daemon", "gnome-keyring-daemon", "docker");
     let (sb, _bus) = unlocked();
     let reg = Registry::start(&sb);
     flows::docker_cli(

@@ -31,15 +31,7 @@ fn assert_driver_reads(out: &Out, want: &str) {
 
 #[test]
 fn nomad_podman_driver_reads_pass_credentials_stored_by_docker_login() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     let sb = Sandbox::new();
     init_pass(&sb);
     let reg = Registry::start(&sb);

@@ -16,30 +16,14 @@ fn world() -> (Sandbox, Registry) {
 
 #[test]
 fn docker_cli_with_creds_store() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     let (sb, reg) = world();
     flows::docker_cli(&sb, &reg, "pass", r#"{"auths":{},"credsStore":"pass"}"#);
 }
 
 #[test]
 fn docker_cli_with_cred_helpers() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     let (sb, reg) = world();
     flows::docker_cli(
         &sb,
@@ -54,15 +38,7 @@ fn docker_cli_with_cred_helpers() {
 
 #[test]
 fn docker_login_with_a_wrong_password_stores_nothing() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     let (sb, reg) = world();
     sb.docker_config_json(r#"{"auths":{},"credsStore":"pass"}"#);
     let out = sb.run(
@@ -76,15 +52,7 @@ fn docker_login_with_a_wrong_password_stores_nothing() {
 
 #[test]
 fn docker_pull_through_the_daemon() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     if !docker_daemon(module_path!()) {
         return;
     }
@@ -94,14 +62,7 @@ fn docker_pull_through_the_daemon() {
 
 #[test]
 fn skopeo_login_inspect_logout_with_cred_helpers() {
-    need!(
-        "gpg",
-        "pass",
-        "skopeo",
-        "docker-registry",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY;);
     let (sb, reg) = world();
     flows::skopeo(&sb, &reg, "pass");
 }

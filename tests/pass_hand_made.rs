@@ -82,15 +82,7 @@ fn assert_both_read(sb: &Sandbox, url: &str, user: &str, secret: &str, how: &str
 
 #[test]
 fn entries_made_by_pass_insert_and_edit_log_in() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     let sb = Sandbox::new();
     init_pass(&sb);
     let reg = Registry::start(&sb);
@@ -151,15 +143,7 @@ fn entries_made_by_pass_insert_and_edit_log_in() {
 
 #[test]
 fn an_entry_made_by_pass_generate_logs_in() {
-    need!(
-        "gpg",
-        "pass",
-        "docker",
-        "docker-registry",
-        "skopeo",
-        "openssl",
-        "htpasswd"
-    );
+    need!(PASS, REGISTRY; "docker");
     let sb = Sandbox::new();
     init_pass(&sb);
     // The registry must admit the generated password: generate it first, then start the

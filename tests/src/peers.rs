@@ -123,9 +123,25 @@ pub fn docker_daemon(test: &str) -> bool {
     }
 }
 
-/// Skips (returns from) the test unless all programs are installed; fails under CI.
+/// A pass store: gpg and pass.
+pub const PASS: &[&str] = &["gpg", "pass"];
+/// A registry with TLS and htpasswd, and skopeo to log in to it.
+pub const REGISTRY: &[&str] = &["docker-registry", "skopeo", "openssl", "htpasswd"];
+
+/// Skips (returns from) the test unless all programs are installed; fails under CI. Sets of
+/// programs ([`PASS`], [`REGISTRY`]) may come first, before a `;`.
 #[macro_export]
 macro_rules! need {
+    ($($set:ident),+ ; $($program:expr),* $(,)?) => {
+        let programs: Vec<&str> = [$($crate::peers::$set),+]
+            .concat()
+            .into_iter()
+            .chain([$($program),*])
+            .collect();
+        if !$crate::peers::have(module_path!(), &programs) {
+            return;
+        }
+    };
     ($($program:expr),+ $(,)?) => {
         if !$crate::peers::have(module_path!(), &[$($program),+]) {
             return;
