@@ -15,7 +15,7 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use credhelper::Secret;
 
@@ -43,10 +43,11 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
     };
     let Some(cache) = keys::load(&home) else {
         tracing::debug!("no current keygrip cache: decrypting with gpg, then learning the keys");
+        let start = Instant::now();
         let result = gpg::decrypt(path);
         // Gets started together all find no cache; the first to learn serves the rest.
         if result.is_ok() && keys::load(&home).is_none() {
-            learn(&home);
+            learn(&home, start);
         }
         return result;
     };
@@ -77,19 +78,22 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
         Err(e) => {
             tracing::debug!(reason = %e, "decrypting with gpg");
             let stale_socket = matches!(&e, FastError::Agent(crate::agent::AgentError::Connect(_)));
+            let start = Instant::now();
             let result = gpg::decrypt(path);
             // gpg starts an agent that was not running, on the socket we know; if it is still
             // not there, gpgconf names another place now (a /run/user dir came or went).
             if result.is_ok() && stale_socket && !cache.socket.exists() {
-                learn(&home);
+                learn(&home, start);
             }
             result
         }
     }
 }
 
-fn learn(home: &Path) {
-    match keys::learn(home, &gpg::program()) {
+/// Learns the keys with what is left of the bound of a gpg run that began at `start`.
+fn learn(home: &Path, start: Instant) {
+    let left = gpg::time_limit(gpg::may_prompt()).saturating_sub(start.elapsed());
+    match keys::learn(home, &gpg::program(), left) {
         Ok(cache) => tracing::debug!(keys = cache.keys.len(), "learnt the keygrips"),
         Err(e) => tracing::debug!(error = %e, "could not learn the keygrips"),
     }

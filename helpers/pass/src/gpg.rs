@@ -189,7 +189,7 @@ pub(crate) fn may_prompt() -> bool {
     }
 }
 
-fn time_limit(prompt: bool) -> Duration {
+pub(crate) fn time_limit(prompt: bool) -> Duration {
     let default = Duration::from_secs(if prompt { 120 } else { 10 });
     env::seconds(TIMEOUT_ENV, default)
 }
@@ -262,9 +262,12 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
             program: gpg.to_string_lossy().into_owned(),
             source,
         },
-        RunError::Timeout(_) => GpgError::DecryptTimeout {
-            file: path.to_path_buf(),
-            secs: limit.as_secs_f64(),
+        RunError::Timeout(_) => match turn.busy_for(limit) {
+            Some(busy) => busy.into(),
+            None => GpgError::DecryptTimeout {
+                file: path.to_path_buf(),
+                secs: limit.as_secs_f64(),
+            },
         },
     })?;
     drop(turn);
@@ -342,8 +345,11 @@ pub fn good_signers(file: &Path, sig: &Path) -> Result<Vec<String>, GpgError> {
             program: gpg.to_string_lossy().into_owned(),
             source,
         },
-        RunError::Timeout(_) => GpgError::VerifyTimeout {
-            secs: limit.as_secs_f64(),
+        RunError::Timeout(_) => match turn.busy_for(limit) {
+            Some(busy) => busy.into(),
+            None => GpgError::VerifyTimeout {
+                secs: limit.as_secs_f64(),
+            },
         },
     })?;
     drop(turn);
@@ -401,8 +407,11 @@ pub fn encrypt(recipients: &[String], plain: &Secret) -> Result<Vec<u8>, GpgErro
                 program: gpg.to_string_lossy().into_owned(),
                 source,
             },
-            RunError::Timeout(_) => GpgError::EncryptTimeout {
-                secs: limit.as_secs_f64(),
+            RunError::Timeout(_) => match turn.busy_for(limit) {
+                Some(busy) => busy.into(),
+                None => GpgError::EncryptTimeout {
+                    secs: limit.as_secs_f64(),
+                },
             },
         })?;
     drop(turn);

@@ -31,8 +31,6 @@ use sha2::Digest;
 const VERSION: u32 = 1;
 /// A cache file larger than this is not ours.
 const MAX_CACHE_BYTES: u64 = 1 << 20;
-/// How long each learning command may take.
-const LEARN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why the keys could not be learnt. Learning is an optimisation: the caller logs this and goes
 /// on.
@@ -210,14 +208,20 @@ pub fn load_file(path: &Path, home: &Path) -> Option<KeyCache> {
         .then_some(parsed.cache)
 }
 
-/// Learns the keys of `home` from gpg and writes the cache.
-pub fn learn(home: &Path, gpg: &std::ffi::OsStr) -> Result<KeyCache, LearnError> {
+/// Learns the keys of `home` from gpg and writes the cache, all within `limit` (what is left of
+/// the get's bound: a get that had to run gpg still answers within it). Learnt by another
+/// helper while this one waited for its turn: that cache is taken, not learnt again.
+pub fn learn(home: &Path, gpg: &std::ffi::OsStr, limit: Duration) -> Result<KeyCache, LearnError> {
     let path = cache_file(home).ok_or(LearnError::NoPlace)?;
     // Taken before asking gpg: a key added meanwhile makes this entry stale, never wrong.
     let before = stamp(home);
-    let socket = agent_socket(gpg, LEARN_LIMIT)?;
-    // Both gpg runs in one turn at the gpg home (see `turn`), within one bound.
-    let turn = crate::turn::Turn::take(LEARN_LIMIT)?;
+    let start = std::time::Instant::now();
+    let socket = agent_socket(gpg, limit)?;
+    // Both gpg runs in one turn at the gpg home (see `turn`), within the bound.
+    let turn = crate::turn::Turn::take(limit.saturating_sub(start.elapsed()))?;
+    if let Some(cache) = load(home) {
+        return Ok(cache);
+    }
     let listing = run(
         gpg,
         turn.remaining(),
