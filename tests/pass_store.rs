@@ -206,25 +206,32 @@ fn entry_that_is_not_gpg_data_or_has_no_key() {
     );
 }
 
-#[test]
-fn git_store_commits_like_pass() {
-    need!("gpg", "pass", "git");
-    let sb = Sandbox::new();
-    init_pass(&sb);
-    let git_env = |cmd: &mut std::process::Command| {
-        for (k, v) in [
-            ("GIT_AUTHOR_NAME", "T"),
-            ("GIT_AUTHOR_EMAIL", "t@test.invalid"),
-            ("GIT_COMMITTER_NAME", "T"),
-            ("GIT_COMMITTER_EMAIL", "t@test.invalid"),
-        ] {
-            cmd.env(k, v);
-        }
-    };
+/// A committer for git in the sandbox.
+fn git_env(cmd: &mut std::process::Command) {
+    for (k, v) in [
+        ("GIT_AUTHOR_NAME", "T"),
+        ("GIT_AUTHOR_EMAIL", "t@test.invalid"),
+        ("GIT_COMMITTER_NAME", "T"),
+        ("GIT_COMMITTER_EMAIL", "t@test.invalid"),
+    ] {
+        cmd.env(k, v);
+    }
+}
+
+/// A pass store under git, as `pass git init` makes it.
+fn git_store(sb: &Sandbox) {
+    init_pass(sb);
     let mut cmd = sb.cmd("pass");
     cmd.args(["git", "init"]);
     git_env(&mut cmd);
     assert!(run(cmd, "").ok());
+}
+
+#[test]
+fn git_store_commits_like_pass() {
+    need!("gpg", "pass", "git");
+    let sb = Sandbox::new();
+    git_store(&sb);
     for (action, stdin) in [
         ("store", store_json("h:1", "u", "p")),
         ("erase", "h:1".to_string()),
@@ -253,6 +260,37 @@ fn git_store_commits_like_pass() {
         &["-C", &sb.store.to_string_lossy(), "status", "--porcelain"],
         "",
     );
+    assert_eq!(status.stdout, "", "everything committed");
+}
+
+/// Sixteen stores at once each get their commit: ours queue on `.git` (git's own index.lock
+/// made concurrent `git add`s fail, and 10 of 16 entries stayed uncommitted).
+#[test]
+fn concurrent_stores_in_a_git_store_each_commit() {
+    need!("gpg", "pass", "git");
+    let sb = Sandbox::new();
+    git_store(&sb);
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let mut cmd = sb.cmd(helper("pass"));
+            cmd.arg("store");
+            git_env(&mut cmd);
+            std::thread::spawn(move || run(cmd, store_json(&format!("g:{i}"), "u", "p")))
+        })
+        .collect();
+    for t in threads {
+        let out = t.join().expect("thread");
+        assert!(out.ok(), "{out:?}");
+    }
+    let store = sb.store.to_string_lossy();
+    let log = sb.run("git", &["-C", &store, "log", "--format=%s"], "");
+    let adds = log
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Add given password for "))
+        .count();
+    assert_eq!(adds, 16, "{log:?}");
+    let status = sb.run("git", &["-C", &store, "status", "--porcelain"], "");
     assert_eq!(status.stdout, "", "everything committed");
 }
 

@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use credhelper::os::child::{self, Ending, RunError};
+use credhelper::os::fs::lock_within;
 
 /// Why a commit did not happen; logged, never returned (the entry is saved already).
 #[derive(Debug, thiserror::Error)]
@@ -35,14 +36,46 @@ fn git(root: &Path, command: &'static str, args: &[&OsStr]) -> Result<String, Gi
     })
 }
 
+/// How long a commit waits for the other helpers' commits.
+const QUEUE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Our turn to commit: `None` if another process held it for [`QUEUE_LIMIT`]. Where `.git`
+/// cannot be locked (a file system without flock), git's own lock is all there is.
+fn queue(git_dir: &Path) -> Option<Option<std::fs::File>> {
+    // O_NONBLOCK: a FIFO in its place cannot block the open.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK);
+    let Ok(file) = opts.open(git_dir) else {
+        return Some(None);
+    };
+    match lock_within(&file, QUEUE_LIMIT) {
+        Ok(true) => Some(Some(file)),
+        Ok(false) => None,
+        Err(_) => Some(None),
+    }
+}
+
 /// Stages `path` (a new file or a removed directory) and commits it with `message`, signed when
 /// the store asks for it (`git config pass.signcommits true`), as pass does. The entry is
 /// already saved when this runs, so a git failure (no identity configured, a concurrent commit
 /// holding the index lock, no signing key) is logged and does not fail the request.
 pub fn commit(root: &Path, path: &Path, message: &str) {
-    if !root.join(".git").exists() {
+    let git_dir = root.join(".git");
+    if !git_dir.exists() {
         return;
     }
+    // Our helpers commit one at a time: git's own index.lock makes a second `git add` at once
+    // fail ("index.lock: File exists"), and 16 concurrent stores left 10 entries uncommitted.
+    // An flock of `.git` (a directory, or the file of a worktree) queues them; pass itself and
+    // the Go helper do not take it, and git's lock still keeps their commits safe from ours.
+    let Some(_queue) = queue(&git_dir) else {
+        tracing::warn!(
+            "another process kept the pass store's .git locked for 10 s: not committed; the entry is saved"
+        );
+        return;
+    };
     let p = path.as_os_str();
     let result = git(root, "add", &["-A".as_ref(), "--".as_ref(), p]).and_then(|_| {
         // `config --get` exits 1 when the key is unset: that is "do not sign".
