@@ -496,6 +496,44 @@ fn assert_clean_failure(out: &Out, why: &str) {
     assert!(!out.stderr.contains("panicked"), "{out:?}");
 }
 
+/// With GNUPGHOME read-only, gpg cannot start gpg-agent and then says "No secret key": the
+/// answer names the agent and its reason instead, through gpg and through the fast path.
+#[test]
+fn a_read_only_gnupghome_is_reported_as_the_agent_not_the_key() {
+    need!("gpg", "pass");
+    let sb = Sandbox::new();
+    let Some(fs) = SmallFs::mount(module_path!(), &sb.gnupg, 2048) else {
+        return;
+    };
+    init_pass(&sb);
+    let url = "ro-gnupg.example";
+    assert!(sb.ours("pass", "store", store_json(url, "u", "p")).ok());
+    integration_tests::gpg::stop_agent(&sb);
+    fs.read_only(true);
+    let entry = sb
+        .store
+        .join("docker-credential-helpers")
+        .join(base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE,
+            url,
+        ))
+        .join("u.gpg");
+    let want = format!(
+        "cannot decrypt {}: gpg cannot connect to gpg-agent (Read-only file system); check that GNUPGHOME is writable and gpg-agent can start\n",
+        entry.display()
+    );
+    for fast in ["on", "off"] {
+        let mut c = sb.cmd(helper("pass"));
+        c.arg("get").env("DOCKER_CREDENTIAL_PASS_FAST_PATH", fast);
+        let out = run(c, url);
+        assert_eq!(out.code, 1, "fast path {fast}: {out:?}");
+        assert_eq!(out.stdout, want, "fast path {fast}");
+    }
+    fs.read_only(false);
+    assert_eq!(sb.ours("pass", "get", url).stdout, get_json(url, "u", "p"));
+    integration_tests::gpg::stop_agent(&sb);
+}
+
 #[test]
 fn pass_store_on_a_full_or_read_only_disk_keeps_the_old_value() {
     need!("gpg", "pass");

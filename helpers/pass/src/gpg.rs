@@ -138,6 +138,19 @@ pub enum GpgError {
         /// The entry.
         file: PathBuf,
     },
+    /// gpg could not reach gpg-agent (which holds every secret key): a read-only GNUPGHOME, a
+    /// socket directory it cannot make. gpg then says "No secret key", which would send the user
+    /// looking for a key that is there.
+    #[error(
+        "cannot decrypt {}: gpg cannot connect to gpg-agent ({reason}); check that GNUPGHOME is writable and gpg-agent can start",
+        file.display()
+    )]
+    NoAgent {
+        /// The entry.
+        file: PathBuf,
+        /// gpg's reason, e.g. `Read-only file system`.
+        reason: String,
+    },
     /// None of the keys it is encrypted to has a secret key here.
     #[error("cannot decrypt {}: no secret key for it in this GNUPGHOME", file.display())]
     NoSecretKey {
@@ -302,6 +315,10 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
         Some(code) if matches!(code & 0xffff, 99 | 198) => GpgError::Cancelled { file: file() },
         Some(code) if code & 0xffff == 11 => GpgError::BadPassphrase { file: file() },
         _ if status.has("BADMDC") => GpgError::BadIntegrity { file: file() },
+        _ if let Some(reason) = agent_unreachable(&out.stderr) => GpgError::NoAgent {
+            file: file(),
+            reason: reason.to_string(),
+        },
         _ if status.has("NO_SECKEY") && !status.has("DECRYPTION_OKAY") => {
             GpgError::NoSecretKey { file: file() }
         }
@@ -317,6 +334,16 @@ pub fn decrypt(path: &Path) -> Result<Secret, GpgError> {
             reason: gpg_messages(&out.stderr),
         },
     })
+}
+
+/// gpg's reason when it could not connect to gpg-agent (it prints no status line for it). gpg
+/// runs here in the user's locale; in another language this finds nothing and gpg's "No secret
+/// key" is reported as before.
+fn agent_unreachable(stderr: &str) -> Option<&str> {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("gpg: can't connect to the agent: "))
+        .map(str::trim)
 }
 
 /// gpg's own messages (not its status lines), joined on one line.
@@ -433,6 +460,21 @@ pub fn encrypt(recipients: &[String], plain: &Secret) -> Result<Vec<u8>, GpgErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_agent_is_told_from_a_missing_key() {
+        // What gpg 2.2.40 printed with GNUPGHOME mounted read-only.
+        let stderr = "[GNUPG:] ENC_TO B480558939DE0C66 1 0\n\
+            gpg: failed to create temporary file '/g/.#lk0x1.vm.2': Read-only file system\n\
+            gpg: can't connect to the agent: Read-only file system\n\
+            [GNUPG:] NO_SECKEY B480558939DE0C66\n\
+            gpg: decryption failed: No secret key\n";
+        assert_eq!(agent_unreachable(stderr), Some("Read-only file system"));
+        assert_eq!(
+            agent_unreachable("[GNUPG:] NO_SECKEY 1\ngpg: decryption failed: No secret key\n"),
+            None
+        );
+    }
 
     #[test]
     fn status_lines_are_read_from_stderr() {
